@@ -1,0 +1,57 @@
+"""Findings: what is wrong (or worth a second look) in a return, said so a focal point can act.
+
+Errors are values for users: every problem with a file becomes a ``Finding``
+pointing at the sheet, row and column, quoting the value and naming the rule.
+Severity ``error`` rejects the return; ``warning`` accepts it with the finding
+recorded in the receipt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+ERROR: Severity = "error"
+WARNING: Severity = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    sheet: str  # "file" for problems with the file itself, else metadata/indicators/seizures
+    row: int | None  # row number as the spreadsheet shows it (CSV: line number)
+    column: str | None
+    value: Any
+    rule: str  # the expectation type or rule id, e.g. expect_column_values_to_be_in_set
+    severity: Severity
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["value"] = _jsonable(self.value)
+        return d
+
+    def where(self) -> str:
+        parts = [self.sheet]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, float):
+        return None if value != value else value  # NaN has no JSON form
+    return str(value)
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.severity == ERROR for f in findings)
+
+
+def file_error(rule: str, message: str, value: Any = None) -> Finding:
+    """A problem with the file as a whole (unreadable, wrong type, wrong sender...)."""
+    return Finding("file", None, None, value, rule, ERROR, message)

@@ -1,0 +1,1 @@
+"""Returns: the files focal points send, their template, and reading them into tables."""
