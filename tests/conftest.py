@@ -10,3 +10,29 @@ _SESSION_DIR = tempfile.mkdtemp(prefix="topcop-tests-")
 os.environ.setdefault("TOPCOP_VAR", os.path.join(_SESSION_DIR, "var"))
 os.environ.setdefault("AIRFLOW_HOME", os.path.join(_SESSION_DIR, "airflow"))
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", os.path.join(os.path.dirname(__file__), "..", "dags"))
+# Our package is installed into the venv; Airflow's plugin loader must not import it file by file.
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", os.path.join(_SESSION_DIR, "airflow-plugins"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Airflow's SQLite metadata DB, migrated once for the whole session."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    subprocess.run(
+        [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+    )
+    return home

@@ -1,1 +1,72 @@
-def main(): pass
+"""The ``topcop`` command: the demo, templates and offline checks for focal points, Airflow with our settings."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from topcop import config
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from topcop.demo import run_demo
+
+    config.apply_airflow_defaults()
+    run_demo()
+    return 0
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from topcop.returns.template import write_template
+
+    path = write_template(args.country, args.period, Path(args.out))
+    print(f"Template for {args.country} {args.period}: {path}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from topcop.validation.offline import validate_file
+
+    return validate_file(Path(args.file), country=args.country, period=args.period)
+
+
+def _cmd_airflow(args: argparse.Namespace) -> int:
+    """Run the Airflow CLI on the project's state directory (var/airflow)."""
+    config.apply_airflow_defaults()
+    airflow = Path(sys.executable).with_name("airflow")
+    os.execv(airflow, [str(airflow), *args.airflow_args])
+    return 0  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="topcop", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("demo", help="run the whole pipeline on generated returns").set_defaults(
+        func=_cmd_demo
+    )
+
+    p = sub.add_parser("template", help="write the blank return template for a unit and period")
+    p.add_argument("--country", required=True, help="reporting unit code, e.g. MD")
+    p.add_argument("--period", required=True, help="reporting period, e.g. 2026-Q3")
+    p.add_argument("--out", required=True, help="where to write the .xlsx")
+    p.set_defaults(func=_cmd_template)
+
+    p = sub.add_parser("validate", help="check a return before sending it, with the pipeline's rules")
+    p.add_argument("file")
+    p.add_argument("--country", required=True, help="your reporting unit code, e.g. MD")
+    p.add_argument("--period", help="the period the return is for, e.g. 2026-Q3")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("airflow", help="run the Airflow CLI on the project's var/airflow")
+    p.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_cmd_airflow)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

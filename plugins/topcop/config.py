@@ -230,3 +230,30 @@ class Limits:
 def limits() -> Limits:
     with open(codelists_dir() / "limits.yaml", encoding="utf-8") as f:
         return Limits(**yaml.safe_load(f))
+
+
+# --- Airflow -------------------------------------------------------------------
+
+
+def airflow_defaults() -> dict[str, str]:
+    """Airflow settings for running the project's DAGs on the embedded defaults.
+
+    The plugins folder points away from ``plugins/``: our package is installed
+    into the environment, and Airflow's plugin loader would otherwise import
+    every module of it in the scheduler.
+    """
+    home = Path(os.environ.get("AIRFLOW_HOME") or var_dir() / "airflow")
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "GX_ANALYTICS_ENABLED": "false",
+        "TOPCOP_VAR": str(var_dir()),
+    }
+
+
+def apply_airflow_defaults() -> None:
+    """Set ``airflow_defaults()`` in this process's environment, keeping what is already set."""
+    for key, value in airflow_defaults().items():
+        os.environ.setdefault(key, value)

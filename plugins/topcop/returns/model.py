@@ -76,6 +76,7 @@ class ReturnFile:
     path: Path
     file_format: str  # "xlsx" or "csv"
     metadata: dict[str, Any] = field(default_factory=dict)
+    metadata_rows: dict[str, int] = field(default_factory=dict)  # field -> sheet row, for findings
     indicators: pd.DataFrame | None = None
     seizures: pd.DataFrame | None = None
     findings: list[Finding] = field(default_factory=list)

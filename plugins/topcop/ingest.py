@@ -1,0 +1,191 @@
+"""Ingest one return end to end: fetch → read → validate → load → receipt → archive or quarantine.
+
+This is the unit of work an Airflow mapped task runs, as a plain function so a
+test or the command line can run it too. The order is what makes it safe to
+retry: the warehouse transaction commits first, the receipt is written next,
+and only then does the file leave the inbox. A crash anywhere leaves the file
+in the inbox, and the rerun finds its content already loaded (a duplicate) or
+loads it exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from topcop.findings import Finding, file_error
+from topcop.landing import InboxFile, Landing, landing as configured_landing, stored_name
+from topcop.landing.base import safe_name
+from topcop.receipts import Receipt
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_LENGTH = 200
+LOADED = ("accepted", "accepted_with_warnings")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one file: the small summary passed back through XCom."""
+
+    reporting_unit: str
+    file_name: str
+    status: str
+    revision: int | None
+    period: str | None
+    indicator_rows: int
+    seizure_rows: int
+    errors: int
+    warnings: int
+    location: str
+    receipt: str
+
+    @property
+    def loaded(self) -> bool:
+        return self.status in LOADED
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def pending_returns(landing: Landing | None = None) -> list[dict[str, Any]]:
+    """Every file waiting in every unit's inbox, as references for mapped tasks."""
+    landing = landing or configured_landing()
+    return [item.as_ref() for unit in landing.reporting_units() for item in landing.list_inbox(unit)]
+
+
+def name_findings(name: str) -> list[Finding]:
+    """A file name that could not be stored safely is refused before anything is read."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return [file_error("file_name_unsafe", "The file name contains control characters.", name)]
+    if "/" in name or "\\" in name or ".." in name:
+        return [
+            file_error("file_name_unsafe", "The file name contains a path ('/', '\\' or '..').", name)
+        ]
+    if len(name) > MAX_NAME_LENGTH:
+        return [
+            file_error(
+                "file_name_too_long",
+                f"The file name has {len(name)} characters; at most {MAX_NAME_LENGTH} are allowed.",
+                name[:50] + "…",
+            )
+        ]
+    return []
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def process_return(
+    ref: dict[str, Any] | InboxFile,
+    *,
+    landing: Landing | None = None,
+    engine: Engine | None = None,
+    today: date | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Take one inbox file all the way to the warehouse and back to the focal point."""
+    from topcop.returns.reader import read_return
+    from topcop.validation import validate_return
+    from topcop.warehouse.engine import warehouse_engine
+    from topcop.warehouse.load import ReceivedFile, record_submission
+    from topcop.warehouse.migrate import migrate
+
+    item = ref if isinstance(ref, InboxFile) else InboxFile.from_ref(ref)
+    landing = landing or configured_landing()
+    if engine is None:
+        engine = warehouse_engine()
+        migrate(engine)
+    now = now or datetime.now(UTC)
+    today = today or now.date()
+    unit = item.reporting_unit
+
+    with tempfile.TemporaryDirectory(prefix="topcop-") as tmp:
+        local = landing.fetch(item, Path(tmp) / safe_name(item.name))
+        sha256 = sha256_of(local)
+        findings = name_findings(item.name)
+        ret = read_return(local)
+        if ret.readable and not findings:
+            findings += validate_return(ret, reporting_unit=unit, today=today).findings
+        findings = ret.findings + findings
+        received = ReceivedFile(
+            file_name=item.name,
+            stored_name=stored_name(item, sha256),
+            sha256=sha256,
+            size_bytes=local.stat().st_size,
+            received_at=item.received_at,
+        )
+        outcome = record_submission(
+            engine, ret, reporting_unit=unit, received=received, findings=findings, processed_at=now
+        )
+
+    area = "quarantine" if outcome.status == "rejected" else "archive"
+    receipt = Receipt(
+        reporting_unit=unit,
+        file_name=item.name,
+        stored_name=received.stored_name,
+        sha256=sha256,
+        size_bytes=received.size_bytes,
+        received_at=item.received_at,
+        processed_at=now,
+        status=outcome.status,
+        location=f"{unit}/{area}/{received.stored_name}",
+        declared_country=_text(ret.metadata.get("country")),
+        declared_period=_text(ret.metadata.get("period")),
+        submission_id=outcome.submission_id,
+        revision=outcome.revision,
+        supersedes=outcome.supersedes,
+        duplicate_of=outcome.duplicate_of,
+        indicator_rows=outcome.indicator_rows,
+        seizure_rows=outcome.seizure_rows,
+        findings=findings,
+    )
+    receipt_location = _write_receipt(landing, receipt)
+    location = landing.move(item, area, received.stored_name)
+    log.info(
+        "%s/%s: %s (revision %s, %d errors, %d warnings) -> %s",
+        unit,
+        item.name,
+        outcome.status,
+        outcome.revision,
+        outcome.error_count,
+        outcome.warning_count,
+        location,
+    )
+    return IngestResult(
+        reporting_unit=unit,
+        file_name=item.name,
+        status=outcome.status,
+        revision=outcome.revision,
+        period=receipt.declared_period,
+        indicator_rows=outcome.indicator_rows,
+        seizure_rows=outcome.seizure_rows,
+        errors=outcome.error_count,
+        warnings=outcome.warning_count,
+        location=location,
+        receipt=receipt_location,
+    )
+
+
+def _write_receipt(landing: Landing, receipt: Receipt) -> str:
+    """Write the receipt unless a rerun after a crash already wrote it."""
+    unit = receipt.reporting_unit
+    if landing.exists(unit, "receipts", receipt.json_name):
+        return f"{unit}/receipts/{receipt.json_name}"
+    return landing.put(unit, "receipts", receipt.json_name, receipt.to_json())
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value != value else str(value)

@@ -1,0 +1,1 @@
+"""The warehouse: schema migrations, loading accepted returns, and the queries analysts and reports use."""
