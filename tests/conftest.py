@@ -10,9 +10,13 @@ _SESSION_DIR = tempfile.mkdtemp(prefix="topcop-tests-")
 os.environ.setdefault("TOPCOP_VAR", os.path.join(_SESSION_DIR, "var"))
 os.environ.setdefault("AIRFLOW_HOME", os.path.join(_SESSION_DIR, "airflow"))
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
-os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", os.path.join(os.path.dirname(__file__), "..", "dags"))
+os.environ.setdefault(
+    "AIRFLOW__CORE__DAGS_FOLDER", os.path.join(os.path.dirname(__file__), "..", "dags")
+)
 # Our package is installed into the venv; Airflow's plugin loader must not import it file by file.
-os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", os.path.join(_SESSION_DIR, "airflow-plugins"))
+os.environ.setdefault(
+    "AIRFLOW__CORE__PLUGINS_FOLDER", os.path.join(_SESSION_DIR, "airflow-plugins")
+)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from topcop.periods import Period, PeriodError, last_closed_periods, period_containing
 
 
@@ -25,7 +24,9 @@ def test_period_dates(code, start, end):
     assert (p.start, p.end, p.code) == (start, end, code)
 
 
-@pytest.mark.parametrize("code", ["2026-Q5", "2026-Q0", "2026-M13", "2026-M9", "26-Q1", "", "2026Q1"])
+@pytest.mark.parametrize(
+    "code", ["2026-Q5", "2026-Q0", "2026-M13", "2026-M9", "26-Q1", "", "2026Q1"]
+)
 def test_bad_period_codes(code):
     with pytest.raises(PeriodError):
         Period.parse(code)

@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="where to write the .xlsx")
     p.set_defaults(func=_cmd_template)
 
-    p = sub.add_parser("validate", help="check a return before sending it, with the pipeline's rules")
+    p = sub.add_parser(
+        "validate", help="check a return before sending it, with the pipeline's rules"
+    )
     p.add_argument("file")
     p.add_argument("--country", required=True, help="your reporting unit code, e.g. MD")
     p.add_argument("--period", help="the period the return is for, e.g. 2026-Q3")

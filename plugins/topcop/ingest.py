@@ -20,10 +20,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from topcop import config
 from topcop.findings import Finding, file_error
-from topcop.landing import InboxFile, Landing, landing as configured_landing, stored_name
+from topcop.landing import InboxFile, Landing, stored_name
+from topcop.landing import landing as configured_landing
 from topcop.landing.base import safe_name
 from topcop.receipts import Receipt
+from topcop.returns.model import ReturnFile
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,25 @@ class IngestResult:
 def pending_returns(landing: Landing | None = None) -> list[dict[str, Any]]:
     """Every file waiting in every unit's inbox, as references for mapped tasks."""
     landing = landing or configured_landing()
-    return [item.as_ref() for unit in landing.reporting_units() for item in landing.list_inbox(unit)]
+    return [
+        item.as_ref() for unit in landing.reporting_units() for item in landing.list_inbox(unit)
+    ]
+
+
+def admission_findings(item: InboxFile) -> list[Finding]:
+    """Checks made before a single byte is fetched: a safe name and a size within the limit."""
+    findings = name_findings(item.name)
+    limit = config.limits().max_file_bytes
+    if item.size > limit:
+        findings.append(
+            file_error(
+                "file_too_large",
+                f"The file has {item.size:,} bytes; the limit is {limit:,}. Split the seizures "
+                "into several CSV files or contact the programme's data steward.",
+                item.size,
+            )
+        )
+    return findings
 
 
 def name_findings(name: str) -> list[Finding]:
@@ -67,7 +88,9 @@ def name_findings(name: str) -> list[Finding]:
         return [file_error("file_name_unsafe", "The file name contains control characters.", name)]
     if "/" in name or "\\" in name or ".." in name:
         return [
-            file_error("file_name_unsafe", "The file name contains a path ('/', '\\' or '..').", name)
+            file_error(
+                "file_name_unsafe", "The file name contains a path ('/', '\\' or '..').", name
+            )
         ]
     if len(name) > MAX_NAME_LENGTH:
         return [
@@ -112,19 +135,23 @@ def process_return(
     today = today or now.date()
     unit = item.reporting_unit
 
+    findings = admission_findings(item)
     with tempfile.TemporaryDirectory(prefix="topcop-") as tmp:
-        local = landing.fetch(item, Path(tmp) / safe_name(item.name))
-        sha256 = sha256_of(local)
-        findings = name_findings(item.name)
-        ret = read_return(local)
-        if ret.readable and not findings:
-            findings += validate_return(ret, reporting_unit=unit, today=today).findings
-        findings = ret.findings + findings
+        local = Path(tmp) / safe_name(item.name)
+        if findings:  # refused unread: nothing is fetched
+            sha256, size, ret = None, item.size, ReturnFile(path=local, file_format="unread")
+        else:
+            landing.fetch(item, local)
+            sha256, size = sha256_of(local), local.stat().st_size
+            ret = read_return(local)
+            findings = list(ret.findings)
+            if ret.readable:
+                findings += validate_return(ret, reporting_unit=unit, today=today).findings
         received = ReceivedFile(
             file_name=item.name,
             stored_name=stored_name(item, sha256),
             sha256=sha256,
-            size_bytes=local.stat().st_size,
+            size_bytes=size,
             received_at=item.received_at,
         )
         outcome = record_submission(
@@ -137,7 +164,7 @@ def process_return(
         file_name=item.name,
         stored_name=received.stored_name,
         sha256=sha256,
-        size_bytes=received.size_bytes,
+        size_bytes=size,
         received_at=item.received_at,
         processed_at=now,
         status=outcome.status,

@@ -31,7 +31,7 @@ class Receipt:
     reporting_unit: str
     file_name: str
     stored_name: str
-    sha256: str
+    sha256: str | None  # None: refused before it was read
     size_bytes: int
     received_at: datetime
     processed_at: datetime

@@ -9,7 +9,7 @@ CREATE TABLE submission (
     dataset           VARCHAR(16)  NOT NULL,
     file_name         VARCHAR(300) NOT NULL,
     stored_name       VARCHAR(400) NOT NULL,
-    sha256            CHAR(64)     NOT NULL,
+    sha256            CHAR(64),
     file_format       VARCHAR(8),
     size_bytes        BIGINT,
     received_at       TIMESTAMP    NOT NULL,

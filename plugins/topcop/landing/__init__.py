@@ -19,4 +19,8 @@ def landing() -> Landing:
         from topcop.landing.local import LocalLanding
 
         return LocalLanding(config.landing_root())
-    raise ValueError(f"TOPCOP_LANDING={backend!r}: expected 'local' (or 's3' once configured)")
+    if backend == "s3":
+        from topcop.landing.s3 import S3Landing
+
+        return S3Landing()
+    raise ValueError(f"TOPCOP_LANDING={backend!r}: expected 'local' or 's3'")

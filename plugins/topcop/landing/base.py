@@ -80,11 +80,12 @@ def safe_name(name: str, max_length: int = 120) -> str:
     return cleaned
 
 
-def stored_name(item: InboxFile, sha256: str) -> str:
+def stored_name(item: InboxFile, sha256: str | None) -> str:
     """The name a processed file keeps in archive/, quarantine/ and its receipts.
 
     Arrival time and content hash make it unique, so a resubmission under the
-    same name never overwrites an earlier file or receipt.
+    same name never overwrites an earlier file or receipt. A file refused
+    before it was read has no hash: ``unread`` stands in its place.
     """
     stamp = item.received_at.strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}_{sha256[:12]}_{safe_name(item.name)}"
+    return f"{stamp}_{(sha256 or 'unread')[:12]}_{safe_name(item.name)}"

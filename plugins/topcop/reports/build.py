@@ -13,7 +13,9 @@ from topcop import config
 def latest_period(engine: Engine) -> str | None:
     """The most recent period for which any return was accepted."""
     with engine.connect() as conn:
-        periods = [r[0] for r in conn.execute(text("SELECT DISTINCT period FROM v_submission_accepted"))]
+        periods = [
+            r[0] for r in conn.execute(text("SELECT DISTINCT period FROM v_submission_accepted"))
+        ]
     if not periods:
         return None
     from topcop.periods import Period
