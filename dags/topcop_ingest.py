@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import dag, get_current_context, task
+
 from topcop.orchestration import DEFAULT_ARGS, START_DATE, WAREHOUSE
 
 

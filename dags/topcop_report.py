@@ -8,6 +8,7 @@ by hand for any period (``period`` parameter). Writes
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
+
 from topcop.orchestration import DEFAULT_ARGS, START_DATE, WAREHOUSE
 
 
