@@ -32,6 +32,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return validate_file(Path(args.file), country=args.country, period=args.period)
 
 
+def _cmd_policies(args: argparse.Namespace) -> int:
+    from topcop.landing.policies import write_policies
+
+    for path in write_policies(Path(args.out)):
+        print(path)
+    return 0
+
+
 def _cmd_airflow(args: argparse.Namespace) -> int:
     """Run the Airflow CLI on the project's state directory (var/airflow)."""
     config.apply_airflow_defaults()
@@ -61,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--country", required=True, help="your reporting unit code, e.g. MD")
     p.add_argument("--period", help="the period the return is for, e.g. 2026-Q3")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("policies", help="write the S3 bucket policy of every landing bucket")
+    p.add_argument("--out", default=str(config.PROJECT_DIR / "docker" / "s3-policies"))
+    p.set_defaults(func=_cmd_policies)
 
     p = sub.add_parser("airflow", help="run the Airflow CLI on the project's var/airflow")
     p.add_argument("airflow_args", nargs=argparse.REMAINDER)
