@@ -6,6 +6,7 @@ import os
 from datetime import UTC, datetime
 
 import pytest
+
 from topcop.landing import stored_name
 from topcop.landing.base import safe_name
 from topcop.landing.local import LocalLanding

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from topcop.periods import Period, PeriodError, last_closed_periods, period_containing
 
 

@@ -1,0 +1,1 @@
+"""Reports built from the warehouse: timeliness of returns and the assessment workbook."""
