@@ -28,6 +28,9 @@ import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Real servers started by the tests: PostgreSQL (initdb/pg_ctl) and S3 (moto's HTTP server).
+pytest_plugins = ["pg_server", "s3_server"]
+
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:

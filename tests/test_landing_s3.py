@@ -9,7 +9,6 @@ import pytest
 from topcop.landing import landing as configured_landing
 from topcop.landing.s3 import S3Landing, UnsafeKey
 
-pytest_plugins = ["s3_server"]
 
 
 @pytest.fixture

@@ -11,8 +11,10 @@ duplicates and nothing is loaded twice.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -98,27 +100,40 @@ def _name(unit: str, period: Period) -> str:
     return f"{unit}_{period.code}_return.xlsx"
 
 
-def drop_files(plan: list[DemoFile], round_: int, *, seizure_rows: int = 40) -> list[Path]:
-    """Make each planned file from the template and drop it in its unit's inbox."""
-    from topcop.landing.local import LocalLanding
+def make_files(plan: list[DemoFile], round_: int, directory: Path, *, seizure_rows: int = 40):
+    """Make each planned file of a round by filling the template; yields (file, path)."""
     from topcop.returns.samples import fill_template, sample_content, write_csv
 
-    landing = LocalLanding(config.landing_root())
-    landing.ensure_areas()
-    dropped = []
     for f in (f for f in plan if f.round == round_):
         seed = sum(map(ord, f"{f.unit}{f.period}"))
         sample = sample_content(f.unit, f.period, seed=seed, seizure_rows=seizure_rows)
         if f.fault:
             f.fault(sample)
-        inbox = landing.area(f.unit, "inbox")
+        target = directory / f.unit
+        target.mkdir(parents=True, exist_ok=True)
         paths = (
-            write_csv(sample, inbox) if f.fmt == "csv" else [fill_template(sample, inbox / f.name)]
+            write_csv(sample, target)
+            if f.fmt == "csv"
+            else [fill_template(sample, target / f.name)]
         )
         for path in paths:
+            yield f, path
+
+
+def drop_files(plan: list[DemoFile], round_: int, *, seizure_rows: int = 40) -> list[Path]:
+    """Drop a round's files into the local landing inboxes, with their arrival times."""
+    from topcop.landing.local import LocalLanding
+
+    landing = LocalLanding(config.landing_root())
+    landing.ensure_areas()
+    dropped = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for f, path in make_files(plan, round_, Path(tmp), seizure_rows=seizure_rows):
+            target = landing.area(f.unit, "inbox") / path.name
+            shutil.move(path, target)
             stamp = f.dropped_at.timestamp()
-            os.utime(path, (stamp, stamp))
-        dropped += paths
+            os.utime(target, (stamp, stamp))
+            dropped.append(target)
     return dropped
 
 

@@ -19,7 +19,7 @@ CREATE TABLE submission (
     supersedes        VARCHAR(32),
     template_version  VARCHAR(16),
     submission_date   DATE,
-    focal_point_ref   VARCHAR(200),
+    focal_point_ref   TEXT,
     handling_code     VARCHAR(16),
     remarks           TEXT,
     indicator_rows    INTEGER      NOT NULL DEFAULT 0,
@@ -70,7 +70,7 @@ CREATE TABLE seizure_fact (
     row_number           INTEGER      NOT NULL,
     seizure_ref          VARCHAR(64)  NOT NULL,
     seizure_date         DATE         NOT NULL,
-    region               VARCHAR(100),
+    region               TEXT,
     commodity            VARCHAR(32)  NOT NULL,
     quantity             DOUBLE PRECISION NOT NULL,
     unit                 VARCHAR(8)   NOT NULL,
@@ -78,7 +78,7 @@ CREATE TABLE seizure_fact (
     departure_country    CHAR(2),
     destination_country  CHAR(2),
     transport_mode       VARCHAR(16),
-    concealment          VARCHAR(200),
+    concealment          TEXT,
     ocg_involved         CHAR(1),
     PRIMARY KEY (submission_id, row_number)
 );
