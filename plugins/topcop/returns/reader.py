@@ -1,0 +1,547 @@
+"""Reading a return file into typed tables, with every problem in it turned into a finding.
+
+The reader is where untrusted files meet the pipeline: whatever a focal point sends
+(a damaged workbook, text in a number column, a renamed header) ends as a
+``Finding`` that says sheet, row, column and value, never as a traceback. It only
+reads and types; what the values must satisfy is the validation's business.
+
+Workbooks are read with calamine, which takes the values Excel cached and never
+evaluates a formula. Typing is done per column with pandas, not per cell in
+Python, so a 100,000-row seizures sheet reads in a couple of seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from types import NoneType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from python_calamine import CalamineWorkbook
+
+from topcop import config
+from topcop.findings import ERROR, WARNING, Finding, file_error, has_errors
+from topcop.periods import Period, PeriodError
+from topcop.returns.inspect import inspect_file
+from topcop.returns.model import (
+    COLUMNS,
+    DATA_SHEETS,
+    INDICATORS_SHEET,
+    METADATA_FIELDS,
+    METADATA_SHEET,
+    ROW,
+    SEIZURES_SHEET,
+    ReturnFile,
+)
+
+CSV_NAME = re.compile(
+    r"^(?P<country>[A-Za-z]{2})_(?P<period>\d{4}(?:-[QqMmSs]\d{1,2})?)_"
+    r"(?P<dataset>indicators|seizures)\.csv$",
+    re.IGNORECASE,
+)
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER_DECIMAL_COMMA = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+_DOTTED_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}"  # 15.08.2026, as the region's systems write dates
+_DATE_FIELDS = frozenset({"submission_date"})
+
+NUMBER_HINT = (
+    "Enter digits only, with a dot for decimals (for example 1250.5); units and notes go in "
+    "their own columns."
+)
+DATE_HINT = "Write dates as YYYY-MM-DD (for example 2026-08-15) or format the cell as a date."
+
+
+def read_return(path: Path) -> ReturnFile:
+    """Read one received file (template workbook or CSV) into a ``ReturnFile``."""
+    path = Path(path)
+    file_format = "csv" if path.suffix.lower() == ".csv" else "xlsx"
+    result = ReturnFile(path=path, file_format=file_format)
+    result.findings.extend(inspect_file(path))
+    if has_errors(result.findings):
+        return result
+    if file_format == "csv":
+        _read_csv(path, result)
+    else:
+        _read_xlsx(path, result)
+    return result
+
+
+# --- workbooks -------------------------------------------------------------------
+
+
+def _read_xlsx(path: Path, result: ReturnFile) -> None:
+    sheets = _load_sheets(path, result.findings)
+    if sheets is None:
+        return
+    for name in DATA_SHEETS:
+        if name not in sheets:
+            result.findings.append(
+                Finding(
+                    name, None, None, name, "sheet_missing", ERROR,
+                    f"The workbook has no sheet named '{name}'. Use the template as sent and do "
+                    "not rename or delete its sheets.",
+                )
+            )  # fmt: skip
+    if METADATA_SHEET in sheets:
+        _read_metadata(sheets[METADATA_SHEET], result)
+    for dataset in (INDICATORS_SHEET, SEIZURES_SHEET):
+        cells = sheets.get(dataset)
+        if cells is None:
+            continue
+        numbers = list(range(1, len(cells) + 1))
+        setattr(result, dataset, _table(dataset, cells, numbers, result.findings))
+
+
+def _load_sheets(path: Path, findings: list[Finding]) -> dict[str, list[list[Any]]] | None:
+    """The data sheets' cells as lists of rows (row 1 first), or None when unreadable."""
+    lim = config.limits()
+    sheets: dict[str, list[list[Any]]] = {}
+    try:
+        with CalamineWorkbook.from_path(str(path)) as wb:
+            available = {name.strip().lower(): name for name in wb.sheet_names}
+            for name in DATA_SHEETS:
+                actual = name if name in wb.sheet_names else available.get(name)
+                if actual is None:
+                    continue
+                sheet = wb.get_sheet_by_name(actual)
+                if (
+                    sheet.height - 1 > lim.max_rows_per_sheet
+                    or sheet.width > lim.max_columns_per_sheet
+                ):
+                    findings.append(_too_large(name, sheet.height, sheet.width, lim))
+                    return None
+                sheets[name] = sheet.to_python(skip_empty_area=False)
+    except BaseException as e:
+        # calamine reports a Rust panic on a malformed file as a BaseException.
+        if isinstance(e, KeyboardInterrupt | SystemExit | GeneratorExit):
+            raise
+        findings.append(_unreadable(e))
+        return None
+    return sheets
+
+
+def _read_metadata(cells: list[list[Any]], result: ReturnFile) -> None:
+    """Field names in column A, values in column B, from row 2 (row 1 is the header)."""
+    values: dict[str, Any] = dict.fromkeys(METADATA_FIELDS)
+    findings = result.findings
+    for number, row in enumerate(cells[1:], start=2):
+        name = _text(row[0]).lower() if row else ""
+        if not name:
+            continue
+        raw = row[1] if len(row) > 1 else ""
+        if name not in values:
+            findings.append(
+                Finding(
+                    METADATA_SHEET, number, "field", name, "metadata_unknown_field", WARNING,
+                    f"'{name}' is not a metadata field of the template and was ignored.",
+                )
+            )  # fmt: skip
+            continue
+        if name in result.metadata_rows:
+            findings.append(
+                Finding(
+                    METADATA_SHEET, number, "field", name, "metadata_duplicate_field", ERROR,
+                    f"The field '{name}' appears twice (also in row "
+                    f"{result.metadata_rows[name]}); keep one row per field.",
+                )
+            )  # fmt: skip
+            continue
+        result.metadata_rows[name] = number
+        values[name] = _metadata_value(name, raw, number, findings)
+    for name in METADATA_FIELDS:
+        if name not in result.metadata_rows:
+            findings.append(
+                Finding(
+                    METADATA_SHEET, None, "field", name, "metadata_missing_field", ERROR,
+                    f"The metadata sheet has no row for '{name}'. Use the template as sent.",
+                )
+            )  # fmt: skip
+    result.metadata = values
+
+
+def _metadata_value(name: str, raw: Any, row: int, findings: list[Finding]) -> Any:
+    if name not in _DATE_FIELDS:
+        return _text(raw) or None
+    if type(raw) is datetime:
+        return raw.date()
+    if type(raw) is date:
+        return raw
+    text = _text(raw)
+    if not text:
+        return None
+    parsed = _parse_dates(pd.Series([text]))[0]
+    if pd.isna(parsed):
+        findings.append(
+            Finding(
+                METADATA_SHEET, row, "value", raw, "type_date", ERROR,
+                f"'{text}' is not a date. {DATE_HINT}",
+            )
+        )  # fmt: skip
+        return None
+    return parsed.date()
+
+
+# --- CSV -------------------------------------------------------------------------
+
+
+def _read_csv(path: Path, result: ReturnFile) -> None:
+    m = CSV_NAME.match(path.name)
+    period = _csv_period(m)
+    if m is None or period is None:
+        result.findings.append(
+            file_error(
+                "file_csv_name",
+                "A CSV return must be named <country>_<period>_<dataset>.csv, for example "
+                "GE_2026-Q3_indicators.csv or GE_2026-Q3_seizures.csv.",
+                path.name,
+            )
+        )
+        return
+    dataset = m["dataset"].lower()
+    result.metadata = {"country": m["country"].upper(), "period": period}
+    text = _decode(path.read_bytes(), result.findings)
+    if text is None:
+        return
+    separator = _separator(text, dataset)
+    parsed = _parse_csv(text, separator, dataset, result.findings)
+    if parsed is None:
+        return
+    records, lines = parsed
+    if len(records) - 1 > config.limits().max_rows_per_sheet:
+        width = max(map(len, records), default=0)
+        result.findings.append(_too_large(dataset, len(records), width, config.limits()))
+        return
+    # Semicolon-separated files come from locales that write decimals with a comma.
+    table = _table(dataset, records, lines, result.findings, decimal_comma=separator == ";")
+    setattr(result, dataset, table)
+
+
+def _csv_period(m: re.Match[str] | None) -> str | None:
+    if m is None:
+        return None
+    try:
+        return Period.parse(m["period"].upper()).code
+    except PeriodError:
+        return None
+
+
+def _decode(raw: bytes, findings: list[Finding]) -> str | None:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        findings.append(
+            file_error(
+                "file_encoding",
+                "The CSV file is saved as UTF-16 ('Unicode text'). Save it as 'CSV UTF-8 (Comma "
+                "delimited)' and send it again.",
+                "UTF-16",
+            )
+        )
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        findings.append(
+            file_error(
+                "file_encoding",
+                f"The CSV file is not UTF-8 text (first unreadable character on line {line}); it "
+                "was probably saved in a local code page. Save it as 'CSV UTF-8 (Comma "
+                "delimited)' and send it again.",
+                f"line {line}",
+            )
+        )
+        return None
+
+
+def _parse_csv(
+    text: str, separator: str, dataset: str, findings: list[Finding]
+) -> tuple[list[list[str]], list[int]] | None:
+    """Records and the file line each starts on (a quoted value may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    records: list[list[str]] = []
+    lines: list[int] = []
+    lines_read = 0
+    try:
+        for record in reader:
+            # A record starts on the line after the previous one ended (blank lines are records).
+            lines.append(lines_read + 1)
+            records.append(record)
+            lines_read = reader.line_num
+    except csv.Error as e:
+        findings.append(
+            file_error(
+                "file_unreadable",
+                f"The CSV file cannot be read near line {reader.line_num + 1}: {e}.",
+                str(e),
+            )
+        )
+        return None
+    header = len(records[0]) if records else 0
+    for record, line in zip(records[1:], lines[1:], strict=True):
+        if len(record) > header:
+            findings.append(
+                Finding(
+                    dataset, line, None, len(record), "csv_field_count", ERROR,
+                    f"This line has {len(record)} values but the header has {header} names: a "
+                    "value probably contains the separator. Put such values in double quotes.",
+                )
+            )  # fmt: skip
+    return records, lines
+
+
+def _separator(text: str, dataset: str) -> str:
+    """Comma or semicolon: whichever splits the header into more of the model's column names."""
+    header = text.split("\n", 1)[0]
+    names = set(COLUMNS[dataset])
+
+    def score(sep: str) -> tuple[int, int]:
+        parts = [p.strip().strip('"').lower() for p in header.split(sep)]
+        return len(names.intersection(parts)), len(parts)
+
+    return max((",", ";"), key=score)
+
+
+# --- typing a table --------------------------------------------------------------
+
+
+def _table(
+    sheet: str,
+    cells: Sequence[Sequence[Any]],
+    numbers: Sequence[int],
+    findings: list[Finding],
+    *,
+    decimal_comma: bool = False,
+) -> pd.DataFrame | None:
+    """Type the rows under a header row into the model's columns, plus ``row``."""
+    columns = COLUMNS[sheet]
+    if all(_is_blank_row(r) for r in cells):
+        findings.append(
+            Finding(
+                sheet, None, None, None, "sheet_empty", ERROR,
+                f"The sheet '{sheet}' is empty: even its header row is missing. Use the "
+                "template as sent.",
+            )
+        )  # fmt: skip
+        return None
+    positions = _header_positions(sheet, cells[0], columns, findings)
+    data = list(cells[1:])
+    width = max(map(len, data), default=0)
+    if any(len(row) != width for row in data):  # CSV records may be short
+        data = [[*row, *[None] * (width - len(row))] for row in data]
+    frame = pd.DataFrame(data, columns=range(width), dtype=object)
+    rows = pd.Series(list(numbers[1:]), index=frame.index, dtype="int64")
+    cleaned = {}
+    for name in columns:
+        position = positions.get(name)
+        if position is None or position not in frame.columns:
+            raw = pd.Series(None, index=frame.index, dtype=object)
+        else:
+            raw = frame[position]
+        cleaned[name] = _clean(raw)
+    blank = np.logical_and.reduce([kind.eq(NoneType).to_numpy() for _, kind in cleaned.values()])
+    keep = ~blank  # empty rows, wherever they are, carry nothing to read
+
+    typed = pd.DataFrame({ROW: rows[keep]})
+    for name, dtype in columns.items():
+        values, kind = (x[keep] for x in cleaned[name])
+        if dtype == "Float64":
+            typed[name] = _numbers(sheet, name, values, kind, typed[ROW], findings, decimal_comma)
+        elif dtype.startswith("datetime"):
+            typed[name] = _dates(sheet, name, values, kind, typed[ROW], findings)
+        else:
+            typed[name] = _texts(values, kind)
+    return typed.reset_index(drop=True)
+
+
+def _is_blank_row(row: Sequence[Any]) -> bool:
+    return not any(_text(v) for v in row)
+
+
+def _header_positions(
+    sheet: str, header: Sequence[Any], columns: dict[str, str], findings: list[Finding]
+) -> dict[str, int]:
+    positions: dict[str, int] = {}
+    for position, cell in enumerate(header):
+        name = _text(cell).lower()
+        if not name:
+            continue
+        if name not in columns:
+            findings.append(
+                Finding(
+                    sheet, 1, name, _text(cell), "column_unknown", WARNING,
+                    f"The column '{_text(cell)}' is not part of the template and was ignored.",
+                )
+            )  # fmt: skip
+        elif name in positions:
+            findings.append(
+                Finding(
+                    sheet, 1, name, _text(cell), "column_duplicate", ERROR,
+                    f"The column '{name}' appears twice in the header; only the first was read. "
+                    "Delete the copy.",
+                )
+            )  # fmt: skip
+        else:
+            positions[name] = position
+    for name in columns:
+        if name not in positions:
+            findings.append(
+                Finding(
+                    sheet, 1, name, None, "column_missing", ERROR,
+                    f"The header row has no column '{name}'. Use the template as sent and do "
+                    "not rename or delete columns.",
+                )
+            )  # fmt: skip
+    return positions
+
+
+def _clean(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Strip text once per column and make empty text None; also each value's Python type."""
+    values = raw.to_numpy(dtype=object, copy=True)
+    types = raw.map(type)
+    kind = types.to_numpy(dtype=object, copy=True)
+    is_str = types.eq(str).to_numpy()
+    if is_str.any():
+        stripped = np.empty(int(is_str.sum()), dtype=object)
+        stripped[:] = [v.strip() for v in values[is_str]]
+        values[is_str] = stripped
+        empty = is_str & (values == "")
+        values[empty] = None
+        kind[empty] = NoneType
+    return pd.Series(values, index=raw.index), pd.Series(kind, index=raw.index)
+
+
+def _texts(values: pd.Series, kind: pd.Series) -> pd.Series:
+    other = ~kind.isin([str, NoneType])
+    if other.any():
+        values = values.copy()
+        values[other] = values[other].map(_text)
+    return values.astype("string")
+
+
+def _numbers(
+    sheet: str,
+    column: str,
+    values: pd.Series,
+    kind: pd.Series,
+    rows: pd.Series,
+    findings: list[Finding],
+    decimal_comma: bool,
+) -> pd.Series:
+    out = pd.Series(pd.NA, index=values.index, dtype="Float64")
+    is_number = kind.isin([float, int])
+    out[is_number] = values[is_number].astype(float)
+    text = values[kind.eq(str)].astype(object)
+    good = text.str.fullmatch(_NUMBER_DECIMAL_COMMA if decimal_comma else _NUMBER)
+    parsed = text[good].str.replace(",", ".", regex=False).astype(float)
+    parsed = parsed[parsed.abs().lt(float("inf"))]
+    out[parsed.index] = parsed
+    bad = values.index[~is_number & ~kind.eq(NoneType)].difference(parsed.index)
+    for i in bad:
+        value = values[i]
+        findings.append(
+            Finding(
+                sheet, int(rows[i]), column, value, "type_number", ERROR,
+                f"{_quoted(value)} is not a number. {NUMBER_HINT}",
+            )
+        )  # fmt: skip
+    return out
+
+
+def _dates(
+    sheet: str,
+    column: str,
+    values: pd.Series,
+    kind: pd.Series,
+    rows: pd.Series,
+    findings: list[Finding],
+) -> pd.Series:
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    is_date = kind.isin([date, datetime])
+    parsed = pd.concat(
+        [
+            pd.to_datetime(values[is_date], errors="coerce").astype("datetime64[us]"),
+            _parse_dates(values[kind.eq(str)].astype(object)),
+        ]
+    )
+    parsed = parsed[parsed.notna() & parsed.ge(pd.Timestamp.min) & parsed.le(pd.Timestamp.max)]
+    out[parsed.index] = parsed.astype("datetime64[ns]")
+    bad = values.index[~kind.eq(NoneType)].difference(parsed.index)
+    for i in bad:
+        value = values[i]
+        if kind[i] in (float, int):
+            why = "is a number, not a date"
+        elif kind[i] in (date, datetime):
+            why = "is outside the range of dates that can be stored"
+        else:
+            why = "is not a date"
+        findings.append(
+            Finding(
+                sheet, int(rows[i]), column, value, "type_date", ERROR,
+                f"{_quoted(value)} {why}. {DATE_HINT}",
+            )
+        )  # fmt: skip
+    return out
+
+
+def _parse_dates(text: pd.Series) -> pd.Series:
+    """ISO dates (time allowed) and day.month.year; anything else, or no such day, is NaT."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    iso = text.str.fullmatch(_ISO_DATE)
+    dotted = text.str.fullmatch(_DOTTED_DATE)
+    if iso.any():
+        out[iso] = pd.to_datetime(text[iso], format="ISO8601", errors="coerce")
+    if dotted.any():
+        out[dotted] = pd.to_datetime(text[dotted], format="%d.%m.%Y", errors="coerce")
+    return out
+
+
+# --- small pieces ----------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    """A cell as the text a focal point sees in it, without surrounding blanks."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+def _quoted(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else _text(value) or repr(value)
+
+
+def _too_large(sheet: str, height: int, width: int, lim: config.Limits) -> Finding:
+    return file_error(
+        "file_sheet_too_large",
+        f"Sheet '{sheet}' has {height:,} rows and {width} columns; at most "
+        f"{lim.max_rows_per_sheet:,} rows and {lim.max_columns_per_sheet} columns are accepted. "
+        "Delete anything typed far below or to the right of the data.",
+        f"{height} x {width}",
+    )
+
+
+def _unreadable(error: BaseException) -> Finding:
+    return file_error(
+        "file_unreadable",
+        "The workbook could not be read: it is damaged or not saved by a spreadsheet program "
+        "in the .xlsx format. Open it in Excel, save it as 'Excel Workbook (*.xlsx)' and send "
+        "it again.",
+        f"{type(error).__name__}: {error}",
+    )
