@@ -45,14 +45,33 @@ def _plant_errors(sample) -> None:
     sample.seizures[0]["unit"] = "PCS"
 
 
+def _plant_warning(sample) -> None:
+    """More persons charged than arrested: possible (earlier arrests), so only a warning."""
+    rows = {
+        (r["crime_area"], r["indicator"], r.get("breakdown")): r
+        for r in sample.indicators
+        if isinstance(r["value"], int | float)
+    }
+    area = next(
+        a for (a, i, b) in rows if i == "PERSONS_CHARGED" and (a, "PERSONS_ARRESTED", None) in rows
+    )
+    rows[(area, "PERSONS_CHARGED", None)]["value"] = (
+        rows[(area, "PERSONS_ARRESTED", None)]["value"] + 5
+    )
+    rows[(area, "PERSONS_CHARGED", None)]["comment"] = (
+        "Includes persons arrested in the previous quarter."
+    )
+
+
 def _revise(sample) -> None:
-    """A corrected figure: the focal point found more arrests after checking."""
-    for row in sample.indicators:
-        if row["indicator"] in ("PERSONS_ARRESTED", "PERSONS_CHARGED") and row["value"]:
-            row["value"] = row["value"] + (2 if not row.get("breakdown") else 1)
-            if row["indicator"] == "PERSONS_ARRESTED" and row.get("breakdown") == "FOREIGN":
-                row["value"] -= 1
-            break
+    """A corrected figure: the focal point found more investigations after checking."""
+    row = next(
+        r
+        for r in sample.indicators
+        if r["indicator"] == "INVESTIGATIONS_OPENED" and isinstance(r["value"], int | float)
+    )
+    row["value"] += 3
+    row["comment"] = "Corrected: three investigations were registered late."
 
 
 def demo_plan(today: date) -> list[DemoFile]:
@@ -149,31 +168,38 @@ def airflow(*args: str) -> None:
 
 
 def summary_lines() -> list[str]:
-    """Per reporting unit and period: what was received and what stands in the warehouse."""
+    """Per reporting unit and period: files by outcome, current revision, rows that stand."""
     from topcop.warehouse.engine import warehouse_engine
 
-    engine = warehouse_engine()
     query = text(
         """
-        SELECT reporting_unit, COALESCE(period, '?') AS period, status, COUNT(*) AS files,
-               MAX(revision) AS revision, SUM(indicator_rows) AS indicator_rows,
-               SUM(seizure_rows) AS seizure_rows, SUM(error_count) AS errors,
-               SUM(warning_count) AS warnings
-        FROM submission GROUP BY reporting_unit, COALESCE(period, '?'), status
-        ORDER BY reporting_unit, period, status
+        SELECT s.reporting_unit AS unit, COALESCE(s.period, '?') AS period,
+          SUM(CASE WHEN s.status = 'accepted' THEN 1 ELSE 0 END) AS accepted,
+          SUM(CASE WHEN s.status = 'accepted_with_warnings' THEN 1 ELSE 0 END) AS warned,
+          SUM(CASE WHEN s.status = 'rejected' THEN 1 ELSE 0 END) AS rejected,
+          SUM(CASE WHEN s.status = 'duplicate' THEN 1 ELSE 0 END) AS duplicate,
+          MAX(s.revision) AS revision,
+          (SELECT COUNT(*) FROM v_indicator_current i
+            WHERE i.reporting_unit = s.reporting_unit AND i.period = s.period) AS indicators,
+          (SELECT COUNT(*) FROM v_seizure_current z
+            WHERE z.reporting_unit = s.reporting_unit AND z.period = s.period) AS seizures
+        FROM submission s
+        GROUP BY s.reporting_unit, COALESCE(s.period, '?'), s.period
+        ORDER BY s.reporting_unit, COALESCE(s.period, '?')
         """
     )
+    head = ("unit", "period", "accepted", "w/ warnings", "rejected", "duplicate", "revision")
     lines = [
-        f"{'unit':<5}{'period':<9}{'status':<24}{'files':>6}{'rev':>5}"
-        f"{'indicators':>12}{'seizures':>10}{'errors':>8}{'warnings':>10}"
+        "{:<5}{:<9}{:>9}{:>12}{:>9}{:>10}{:>9}{:>12}{:>10}".format(*head, "indicators", "seizures")
     ]
-    with engine.connect() as conn:
+    with warehouse_engine().connect() as conn:
         for r in conn.execute(query):
             lines.append(
-                f"{r.reporting_unit:<5}{r.period:<9}{r.status:<24}{r.files:>6}"
-                f"{r.revision if r.revision is not None else '-':>5}"
-                f"{r.indicator_rows:>12}{r.seizure_rows:>10}{r.errors:>8}{r.warnings:>10}"
+                f"{r.unit:<5}{r.period:<9}{r.accepted:>9}{r.warned:>12}{r.rejected:>9}"
+                f"{r.duplicate:>10}{r.revision if r.revision is not None else '-':>9}"
+                f"{r.indicators:>12}{r.seizures:>10}"
             )
+    lines.append("(indicators and seizures: rows of the current revision, as analysts see them)")
     return lines
 
 

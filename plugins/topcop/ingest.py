@@ -207,11 +207,17 @@ def process_return(
 
 
 def _write_receipt(landing: Landing, receipt: Receipt) -> str:
-    """Write the receipt unless a rerun after a crash already wrote it."""
-    unit = receipt.reporting_unit
-    if landing.exists(unit, "receipts", receipt.json_name):
-        return f"{unit}/receipts/{receipt.json_name}"
-    return landing.put(unit, "receipts", receipt.json_name, receipt.to_json())
+    """Write the receipt under a name no earlier receipt has: receipts are never overwritten.
+
+    The same arrival processed again (a rerun after a crash, or the very same
+    file dropped again) gets a numbered receipt of its own.
+    """
+    unit, base = receipt.reporting_unit, receipt.stored_name
+    name, n = f"{base}.json", 1
+    while landing.exists(unit, "receipts", name):
+        n += 1
+        name = f"{base}.{n}.json"
+    return landing.put(unit, "receipts", name, receipt.to_json())
 
 
 def _text(value: Any) -> str | None:

@@ -81,7 +81,3 @@ class Receipt:
 
     def to_json(self) -> bytes:
         return json.dumps(self.as_dict(), ensure_ascii=False, indent=2).encode("utf-8")
-
-    @property
-    def json_name(self) -> str:
-        return f"{self.stored_name}.json"

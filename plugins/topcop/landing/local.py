@@ -6,6 +6,7 @@ server that receives files by SFTP into those folders.
 
 from __future__ import annotations
 
+import filecmp
 import os
 import shutil
 from datetime import UTC, datetime
@@ -73,10 +74,14 @@ class LocalLanding:
     def move(self, item: InboxFile, area: str, name: str) -> str:
         if area not in ("archive", "quarantine"):
             raise ValueError(f"files leave the inbox only to archive or quarantine, not {area}")
-        target = self.area(item.reporting_unit, area) / name
+        source, target = self._inbox_path(item), self.area(item.reporting_unit, area) / name
         if target.exists():
-            raise FileExistsError(f"{target} exists; refusing to overwrite")
-        os.replace(self._inbox_path(item), target)
+            # Same stored name means same arrival, name and hash: the very file was kept already.
+            if not filecmp.cmp(source, target, shallow=False):
+                raise FileExistsError(f"{target} exists with other content; refusing to overwrite")
+            source.unlink()
+        else:
+            os.replace(source, target)
         return f"{item.reporting_unit}/{area}/{name}"
 
     def exists(self, reporting_unit: str, area: str, name: str) -> bool:
