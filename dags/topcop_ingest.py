@@ -9,16 +9,14 @@ Asset is updated and the assessment report rebuilds.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.sdk import dag, get_current_context, task
 
-from topcop.orchestration import DEFAULT_ARGS, START_DATE, WAREHOUSE
+from topcop.orchestration import DEFAULT_ARGS, START_DATE, WAREHOUSE, ingest_schedule
 
 
 @dag(
     dag_id="topcop_ingest",
-    schedule=timedelta(minutes=15),
+    schedule=ingest_schedule(),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

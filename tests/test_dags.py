@@ -20,7 +20,12 @@ def dagbag() -> DagBag:
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"topcop_ingest", "topcop_report"}
+    assert set(dagbag.dag_ids) == {
+        "topcop_ingest",
+        "topcop_report",
+        "topcop_templates",
+        "topcop_deadlines",
+    }
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
@@ -73,3 +78,17 @@ def test_parsing_asks_for_no_connection_or_variable(path, monkeypatch):
     monkeypatch.setattr(Variable, "get", refuse)
     bag = DagBag(dag_folder=str(path))
     assert bag.import_errors == {}
+
+
+def test_ingest_can_run_on_s3_events_instead_of_polling(monkeypatch):
+    """The event-driven path is configuration only: same DAG, an asset watched on SQS."""
+    monkeypatch.setenv("TOPCOP_INGEST_TRIGGER", "sqs")
+    monkeypatch.setenv(
+        "TOPCOP_SQS_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/111122223333/topcop-landing"
+    )
+    bag = DagBag(dag_folder=str(DAGS_DIR / "topcop_ingest.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags["topcop_ingest"]
+    (asset,) = dag.timetable.asset_condition.objects
+    assert asset.name == "topcop_landing_events"
+    assert [w.name for w in asset.watchers] == ["topcop_landing_sqs"]

@@ -7,6 +7,7 @@ only this and call domain functions inside tasks.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,37 @@ log = logging.getLogger(__name__)
 WAREHOUSE = Asset(name="topcop_warehouse", uri="topcop://warehouse/returns")
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+POLL_EVERY = timedelta(minutes=15)
+
+
+def ingest_schedule():
+    """When the ingest DAG runs: polling by default, or on S3 events through SQS.
+
+    ``TOPCOP_INGEST_TRIGGER=sqs`` with ``TOPCOP_SQS_QUEUE_URL`` set: the landing
+    buckets send ``s3:ObjectCreated:*`` notifications for ``inbox/`` to that
+    queue, and an ``AssetWatcher`` in the triggerer starts a run per message
+    batch. The triggerer needs the amazon provider's ``aiobotocore`` extra.
+    The polling path stays the tested one: a run finds every waiting file,
+    whatever triggered it, so a lost event only delays a file until the next run.
+    """
+    if os.environ.get("TOPCOP_INGEST_TRIGGER", "poll") != "sqs":
+        return POLL_EVERY
+    from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
+    from airflow.sdk import AssetWatcher
+
+    trigger = MessageQueueTrigger(
+        scheme="sqs",
+        sqs_queue=os.environ["TOPCOP_SQS_QUEUE_URL"],
+        aws_conn_id=os.environ.get("TOPCOP_S3_CONN_ID", "topcop_s3"),
+    )
+    return [
+        Asset(
+            name="topcop_landing_events",
+            uri="topcop://landing/events",
+            watchers=[AssetWatcher(name="topcop_landing_sqs", trigger=trigger)],
+        )
+    ]
 
 
 def alert_stewards(context: dict[str, Any]) -> None:
