@@ -26,7 +26,12 @@ from topcop.orchestration import DEFAULT_ARGS, START_DATE, WAREHOUSE
             None,
             type=["null", "string"],
             description="Reporting period such as 2026-Q3; empty: the latest period with data.",
-        )
+        ),
+        "audience": Param(
+            "programme",
+            enum=["programme", "public"],
+            description="programme: every figure; public: values not for publication suppressed.",
+        ),
     },
 )
 def topcop_report():
@@ -35,7 +40,9 @@ def topcop_report():
         """Build the workbook and return its location."""
         from topcop.reports.build import build_report as build
 
-        return str(build(period=(params or {}).get("period")))
+        params = params or {}
+        build_ = build(period=params.get("period"), audience=params.get("audience") or "programme")
+        return build_.location
 
     build_report()
 

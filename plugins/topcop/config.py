@@ -50,6 +50,12 @@ def reports_dir() -> Path:
     return _path_setting("TOPCOP_REPORTS", var_dir() / "reports")
 
 
+def reports_location() -> str:
+    """Reports go to a local folder (default ``var/reports``) or to ``s3://bucket/prefix``."""
+    value = os.environ.get("TOPCOP_REPORTS", "")
+    return value if value.startswith("s3://") else str(reports_dir())
+
+
 def landing_backend() -> str:
     """``local`` (folders under ``var/landing``) or ``s3``."""
     return os.environ.get("TOPCOP_LANDING", "local")
