@@ -32,6 +32,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return validate_file(Path(args.file), country=args.country, period=args.period)
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    from topcop.status import status_report
+
+    print(status_report(args.period), end="")
+    return 0
+
+
 def _cmd_policies(args: argparse.Namespace) -> int:
     from topcop.landing.policies import write_policies
 
@@ -69,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--country", required=True, help="your reporting unit code, e.g. MD")
     p.add_argument("--period", help="the period the return is for, e.g. 2026-Q3")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("status", help="completeness and timeliness of returns, units × periods")
+    p.add_argument(
+        "--period", help="latest period to show, e.g. 2026-Q3 (default: the last closed)"
+    )
+    p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("policies", help="write the S3 bucket policy of every landing bucket")
     p.add_argument("--out", default=str(config.PROJECT_DIR / "docker" / "s3-policies"))

@@ -54,15 +54,14 @@ def ingest_schedule():
 
 
 def alert_stewards(context: dict[str, Any]) -> None:
-    """Failure callback: a task gave up after its retries; tell the data stewards."""
-    ti = context.get("task_instance") or context.get("ti")
-    log.error(
-        "TOPCOP ALERT: %s.%s failed after retries (run %s): %s",
-        getattr(ti, "dag_id", "?"),
-        getattr(ti, "task_id", "?"),
-        getattr(ti, "run_id", "?"),
-        context.get("exception"),
-    )
+    """Failure callback: a task gave up after its retries; tell the data stewards.
+
+    Stores an alert row and e-mails the stewards when mail is configured
+    (``topcop.alerts``); never raises, since the warehouse may be what failed.
+    """
+    from topcop.alerts import alert_task_failure
+
+    alert_task_failure(context)
 
 
 DEFAULT_ARGS: dict[str, Any] = {
