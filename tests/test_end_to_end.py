@@ -89,7 +89,8 @@ def test_demo_returns_through_ingest_and_report(state, dags, backend):
     assert first[("MD", f"MD_{latest}_return.xlsx")][1:] == ("accepted", 1)
     assert first[("AM", f"AM_{latest}_indicators.csv")][1] == "accepted"
     assert first[("AM", f"AM_{latest}_seizures.csv")][1] == "accepted"
-    assert all(s[1] in ("accepted", "rejected") for s in first.values())
+    assert first[("AZ", f"AZ_{latest}_return.xlsx")][1:] == ("accepted_with_warnings", 1)
+    assert all(s[1] in ("accepted", "accepted_with_warnings", "rejected") for s in first.values())
 
     deliver(plan, 2)
     _run(dags["topcop_ingest"])

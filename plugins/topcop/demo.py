@@ -95,9 +95,9 @@ def demo_plan(today: date) -> list[DemoFile]:
             if key == ("GE", latest):  # GE's good return corrects its rejected draft
                 round_, dropped = 2, first_look + timedelta(days=10)
             fmt = "csv" if key == ("AM", latest) else "xlsx"
-            plan.append(
-                DemoFile(unit_code, period.code, _name(unit_code, period), dropped, round_, fmt)
-            )
+            fault = _plant_warning if key == ("AZ", latest) else None  # accepted with a warning
+            name = _name(unit_code, period)
+            plan.append(DemoFile(unit_code, period.code, name, dropped, round_, fmt, fault))
     plan += [
         DemoFile(
             "GE", latest.code, f"GE_{latest.code}_draft.xlsx", first_look, 1, fault=_plant_errors
