@@ -1,12 +1,18 @@
 """Which reporting units sent their return for which period, and on time or not.
 
-The one place that classifies timeliness: the ``topcop status`` command and the
-assessment workbook both read it from here. A return counts from its first
-accepted submission carrying the dataset (a full ``return`` workbook or the
-dataset's own CSV); later revisions correct figures but do not make a late
-return on time, nor an on-time one late. Deadlines come from the reporting
-calendar (``codelists/calendar.yaml``) and activity windows from the
-reporting-unit list, so a suspended unit is never counted as missing.
+The rules live in the warehouse, in the ``v_expected_return`` view
+(sql/migrations/0007_reporting_rates.sql), which analysts query as well; this module
+reads it for the ``topcop status`` command, the calendar's reminders and the
+assessment workbook. A return counts from its first accepted submission carrying
+the dataset; later revisions correct figures but do not make a late return on
+time, nor an on-time one late. Deadlines come from the reporting calendar and
+activity windows from the reporting-unit list (both seeded into the warehouse's
+dimensions), so a suspended unit is never counted as missing.
+
+The view judges "missing" against the database's clock. Callers ask for a given
+day (a report as of its date, a backfilled run), so for a return with nothing
+accepted the one clock-dependent choice, missing or still due, is taken again
+here for ``today``.
 """
 
 from __future__ import annotations
@@ -15,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Engine, bindparam, text
+from sqlalchemy import Date, DateTime, Engine, bindparam, text
 
 from topcop import config
-from topcop.periods import Period
+from topcop.warehouse.dimensions import ensure_calendar
 
 
 class Timeliness(StrEnum):
@@ -58,75 +64,54 @@ def timeliness_label(status: Timeliness, days_late: int | None) -> str:
     return status.value.replace("_", " ")
 
 
-_ACCEPTED = (
+_EXPECTED_RETURNS = (
     text(
-        "SELECT submission_id, reporting_unit, period, revision, received_at"
-        " FROM v_submission_accepted"
-        " WHERE dataset IN ('return', :dataset) AND period IN :periods"
+        "SELECT reporting_unit, period, expected, deadline, submission_id, received_at,"
+        " days_late, status"
+        " FROM v_expected_return WHERE dataset = :dataset AND period IN :periods"
     )
     .bindparams(bindparam("periods", expanding=True))
-    .columns(received_at=DateTime)
+    .columns(deadline=Date, received_at=DateTime)
 )
+_OUTSTANDING = (Timeliness.MISSING, Timeliness.DUE)
 
 
 def completeness(
     engine: Engine, periods: list[str], *, dataset: str = "indicators", today: date
 ) -> list[CompletenessCell]:
-    """Every reporting unit × period, units in codelist order, periods in the order given."""
-    lists = config.codelists()
-    if dataset not in lists.datasets:
+    """Every reporting unit × period, units in codelist order, periods in the order given.
+
+    Raises ValueError for a dataset not in the reporting calendar or a period of
+    another frequency than the dataset's.
+    """
+    if dataset not in config.codelists().datasets:
         raise ValueError(f"{dataset!r} is not a dataset of the reporting calendar")
-    deadline_days = lists.datasets[dataset].deadline_days
-    first = _first_accepted(engine, periods, dataset)
-    cells = []
-    for unit in lists.reporting_units.values():
-        for code in periods:
-            period = Period.parse(code)
-            expected = unit.is_active_on(period.start)
-            deadline = period.deadline(deadline_days)
-            submission_id, received_at = first.get((unit.code, period.code), (None, None))
-            if received_at is not None:
-                days_late = (received_at.date() - deadline).days
-                status = Timeliness.LATE if days_late > 0 else Timeliness.ON_TIME
-            else:
-                days_late = None
-                # A file accepted from an inactive unit still shows above; absence does not count.
-                if not expected:
-                    status = Timeliness.NOT_EXPECTED
-                elif today > deadline:
-                    status = Timeliness.MISSING
-                else:
-                    status = Timeliness.DUE
-            cells.append(
-                CompletenessCell(
-                    reporting_unit=unit.code,
-                    period=period.code,
-                    status=status,
-                    expected=expected,
-                    deadline=deadline,
-                    submission_id=submission_id,
-                    received_at=received_at,
-                    days_late=days_late,
-                )
-            )
-    return cells
-
-
-def _first_accepted(
-    engine: Engine, periods: list[str], dataset: str
-) -> dict[tuple[str, str], tuple[str, datetime]]:
-    """(unit, period) → the earliest accepted submission carrying ``dataset``."""
     if not periods:
-        return {}
+        return []
+    ensure_calendar(engine, dataset, periods)  # periods beyond the seeded range get their rows
     with engine.connect() as conn:
-        rows = conn.execute(_ACCEPTED, {"dataset": dataset, "periods": list(periods)}).all()
-    first: dict[tuple[str, str], tuple[datetime, int, str]] = {}
-    for row in rows:
-        candidate = (_utc(row.received_at), row.revision, row.submission_id)
-        key = (row.reporting_unit, row.period)
-        if key not in first or candidate < first[key]:
-            first[key] = candidate
-    return {key: (sid, received) for key, (received, _rev, sid) in first.items()}
+        rows = conn.execute(_EXPECTED_RETURNS, {"dataset": dataset, "periods": list(periods)})
+        cells = {(row.reporting_unit, row.period): _cell(row, today) for row in rows}
+    units = list(config.codelists().reporting_units)
+    order = {code: i for i, code in enumerate(units)}
+    unit_codes = sorted({unit for unit, _p in cells}, key=lambda u: (order.get(u, len(order)), u))
+    return [cells[(u, p)] for u in unit_codes for p in periods if (u, p) in cells]
+
+
+def _cell(row, today: date) -> CompletenessCell:
+    status = Timeliness(row.status)
+    if status in _OUTSTANDING:
+        status = Timeliness.MISSING if today > row.deadline else Timeliness.DUE
+    return CompletenessCell(
+        reporting_unit=row.reporting_unit,
+        period=row.period,
+        status=status,
+        expected=bool(row.expected),
+        deadline=row.deadline,
+        submission_id=row.submission_id,
+        received_at=_utc(row.received_at) if row.received_at is not None else None,
+        days_late=row.days_late,
+    )
 
 
 def _utc(moment: datetime) -> datetime:

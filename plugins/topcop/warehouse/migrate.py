@@ -1,22 +1,42 @@
-"""Apply the warehouse schema: the ordered SQL files in ``sql/migrations``.
+"""Bring a warehouse up to date: schema, documentation and dimensions, in one command.
 
 The DDL is kept as plain SQL so analysts read the schema where it is defined.
-``NNNN_name.sql`` runs on every database; ``NNNN_name.<dialect>.sql`` (e.g.
-``.postgresql.sql``) only on that one. Each file runs once, in its own
-transaction, and is recorded in ``schema_migrations``.
+``sql/migrations/NNNN_name.sql`` runs on every database; ``NNNN_name.<dialect>.sql``
+(e.g. ``.postgresql.sql``) only on that one. Each file runs once, in its own
+transaction, and is recorded in ``schema_migrations``. Then, on PostgreSQL, the
+data dictionary (``sql/dictionary.yaml``) goes onto every table, view and column as
+``COMMENT ON``, and on every database the dimensions are brought in step with the
+codelists.
+
+``migrate()`` runs before every load, so it must be cheap when nothing is pending:
+it reads ``schema_migrations`` first and runs DDL only when a file is new. That is
+also what lets the ``topcop_loader`` role, which may not change the schema, call it.
+
+Command line, as the schema's owner: ``python -m topcop.warehouse.migrate [URL]``.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from topcop import config
 
 _NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+?)(?:\.(?P<dialect>[a-z]+))?\.sql$")
+MIGRATIONS_TABLE = "schema_migrations"
+# pg_advisory_xact_lock key: one migrating process per database at a time.
+MIGRATION_LOCK = 7419
+# Settings a PostgreSQL migration may read with current_setting(): role passwords
+# come from the runner's environment, never from a file (0009_roles.postgresql.sql).
+ROLE_PASSWORD_SETTINGS = {
+    "topcop.loader_password": "TOPCOP_LOADER_PASSWORD",
+    "topcop.analyst_password": "TOPCOP_ANALYST_PASSWORD",
+}
 
 
 @dataclass(frozen=True)
@@ -25,6 +45,11 @@ class Migration:
     name: str
     dialect: str | None
     path: Path
+
+    @property
+    def key(self) -> str:
+        """How ``schema_migrations`` records it: the file name without ``.sql``."""
+        return f"{self.version}_{self.name}" + (f".{self.dialect}" if self.dialect else "")
 
 
 def migrations(dialect: str, directory: Path | None = None) -> list[Migration]:
@@ -41,41 +66,97 @@ def migrations(dialect: str, directory: Path | None = None) -> list[Migration]:
 
 
 def migrate(engine: Engine) -> list[str]:
-    """Bring the warehouse schema up to date; returns the versions applied now."""
+    """Schema, comments and dimensions up to date; returns the migrations applied now."""
+    from topcop.warehouse.dimensions import seed_dimensions
+
+    applied_now = apply_migrations(engine)
+    if engine.dialect.name == "postgresql":
+        from topcop.warehouse.dictionary import apply_comments
+
+        # A migration may have replaced a view, and its comments with it.
+        apply_comments(engine, force=bool(applied_now))
+    seed_dimensions(engine)
+    return applied_now
+
+
+def apply_migrations(engine: Engine) -> list[str]:
+    """Run the migration files not yet recorded; returns their keys, in order."""
     dialect = engine.dialect.name
+    pending = pending_migrations(engine)
+    if not pending:
+        return []
     with engine.begin() as conn:
+        lock(conn)
         conn.execute(
             text(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
                 " version VARCHAR(64) PRIMARY KEY,"
                 " applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)"
             )
         )
     applied_now = []
-    for migration in migrations(dialect):
-        key = f"{migration.version}_{migration.name}" + (
-            f".{migration.dialect}" if migration.dialect else ""
-        )
+    for migration in pending:
         with engine.begin() as conn:
-            if dialect == "postgresql":
-                # Two loaders starting at once must not both apply the same file.
-                conn.execute(text("SELECT pg_advisory_xact_lock(7419)"))
-            done = conn.execute(
-                text("SELECT 1 FROM schema_migrations WHERE version = :v"), {"v": key}
-            ).first()
-            if done:
+            # Two loaders starting at once must not both apply the same file.
+            lock(conn)
+            if is_recorded(conn, migration.key):
                 continue
-            _run_script(conn, migration.path.read_text(encoding="utf-8"), dialect)
-            conn.execute(text("INSERT INTO schema_migrations (version) VALUES (:v)"), {"v": key})
-        applied_now.append(key)
+            if dialect == "postgresql":
+                _pass_settings(conn)
+            run_script(conn, migration.path.read_text(encoding="utf-8"))
+            record(conn, migration.key)
+        applied_now.append(migration.key)
     return applied_now
 
 
-def _run_script(conn, script: str, dialect: str) -> None:
+def pending_migrations(engine: Engine) -> list[Migration]:
+    """Migration files this database has not run yet; a read, no lock, no DDL."""
+    every = migrations(engine.dialect.name)
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(MIGRATIONS_TABLE):
+            return every
+        done = set(conn.execute(text(f"SELECT version FROM {MIGRATIONS_TABLE}")).scalars())
+    return [m for m in every if m.key not in done]
+
+
+def is_recorded(conn: Connection, key: str) -> bool:
+    found = conn.execute(text(f"SELECT 1 FROM {MIGRATIONS_TABLE} WHERE version = :v"), {"v": key})
+    return found.first() is not None
+
+
+def record(conn: Connection, key: str) -> None:
+    conn.execute(text(f"INSERT INTO {MIGRATIONS_TABLE} (version) VALUES (:v)"), {"v": key})
+
+
+def lock(conn: Connection) -> None:
+    """Serialise schema work and dimension writes with other migrating processes.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the database's write lock,
+    taken up front (pysqlite would otherwise read first and lock only at the first write).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _pass_settings(conn: Connection) -> None:
+    """Role passwords from the environment, visible to this transaction only."""
+    for setting, variable in ROLE_PASSWORD_SETTINGS.items():
+        value = os.environ.get(variable)
+        if value:
+            conn.execute(
+                text("SELECT set_config(:name, :value, true)"), {"name": setting, "value": value}
+            )
+
+
+def run_script(conn: Connection, script: str) -> None:
     """Run a whole SQL file inside the caller's transaction."""
-    if dialect == "postgresql":
-        # psycopg runs a multi-statement string (with dollar-quoted bodies) as is.
-        conn.exec_driver_sql(script)
+    if conn.dialect.name == "postgresql":
+        # Straight to psycopg without parameters: it runs a multi-statement string (with
+        # dollar-quoted bodies) as is, and a % in it is not taken for a placeholder.
+        with conn.connection.dbapi_connection.cursor() as cursor:
+            cursor.execute(script)
         return
     for statement in _split_statements(script):
         conn.exec_driver_sql(statement)
@@ -94,3 +175,23 @@ def _split_statements(script: str) -> list[str]:
     if tail:
         statements.append(tail)
     return [s for s in statements if s]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m topcop.warehouse.migrate [URL]``: what a deploy runs, as the schema's owner."""
+    from topcop.warehouse.engine import warehouse_engine
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", nargs="?", help="SQLAlchemy URL (default: the configured warehouse)")
+    args = parser.parse_args(argv)
+    engine = warehouse_engine(args.url)
+    try:
+        applied = migrate(engine)
+    finally:
+        engine.dispose()
+    print(f"{len(applied)} migration(s) applied" + (": " + ", ".join(applied) if applied else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
