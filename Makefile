@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint format airflow bench lock clean
+.PHONY: install demo test lint format migrate airflow bench lock clean
 
 install: $(STAMP)
 
@@ -31,6 +31,11 @@ airflow: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(PY) -m topcop.warehouse.dictionary --check
+
+## migrate: apply the warehouse migrations and seed the dimensions (TOPCOP_WAREHOUSE_URL or default)
+migrate: $(STAMP)
+	$(VENV)/bin/topcop migrate
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -33,10 +33,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from topcop.periods import PeriodError
     from topcop.status import status_report
 
-    print(status_report(args.period), end="")
+    try:
+        print(status_report(args.period), end="")
+    except (PeriodError, ValueError) as exc:
+        print(f"topcop status: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from topcop.warehouse.migrate import main as migrate_main
+
+    return migrate_main([args.url] if args.url else [])
 
 
 def _cmd_policies(args: argparse.Namespace) -> int:
@@ -82,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         "--period", help="latest period to show, e.g. 2026-Q3 (default: the last closed)"
     )
     p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("migrate", help="bring the warehouse schema and dimensions up to date")
+    p.add_argument("url", nargs="?", help="SQLAlchemy URL (default: the configured warehouse)")
+    p.set_defaults(func=_cmd_migrate)
 
     p = sub.add_parser("policies", help="write the S3 bucket policy of every landing bucket")
     p.add_argument("--out", default=str(config.PROJECT_DIR / "docker" / "s3-policies"))

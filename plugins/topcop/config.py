@@ -61,11 +61,6 @@ def landing_backend() -> str:
     return os.environ.get("TOPCOP_LANDING", "local")
 
 
-def warehouse_url() -> str:
-    """SQLAlchemy URL of the warehouse; an embedded SQLite file by default."""
-    return os.environ.get("TOPCOP_WAREHOUSE_URL") or f"sqlite:///{var_dir() / 'warehouse.db'}"
-
-
 # --- codelists -----------------------------------------------------------------
 
 
@@ -230,6 +225,8 @@ class Limits:
     max_columns_per_sheet: int
     max_text_length: int
     max_ref_length: int
+    max_cells_per_sheet: int
+    max_zip_members: int
 
 
 @cache

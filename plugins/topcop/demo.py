@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from topcop import config
 from topcop.periods import Period, last_closed_periods
+from topcop.warehouse.engine import warehouse_url
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,6 @@ def run_demo(today: date | None = None) -> None:
     print("\n".join(summary_lines()))
     print()
     reports = sorted(config.reports_dir().glob("eap_assessment_*.xlsx"))
-    print(f"Warehouse: {config.warehouse_url()}")
+    print(f"Warehouse: {make_url(warehouse_url()).render_as_string(hide_password=True)}")
     print(f"Receipts:  {config.landing_root()}/<unit>/receipts/")
     print(f"Report:    {reports[-1] if reports else '(none built)'}")
