@@ -27,6 +27,7 @@ from topcop.returns.model import (
 )
 from topcop.returns.samples import SampleReturn, sample_content
 from topcop.validation import Validation, validate_return
+from topcop.validation.rules import RULES
 from topcop.validation.suites import SUITES
 
 PERIOD = "2026-Q1"
@@ -108,9 +109,13 @@ def test_good_return_has_no_finding_and_every_expectation_succeeds():
         len(json.loads((expectations_dir() / f"{s}.json").read_text())["expectations"])
         for s in SUITES
     )
-    assert len(validation.results) == expected
+    assert len([r for r in validation.results if r.suite in SUITES]) == expected
+    assert [r.expectation_type for r in validation.results if r.suite == "rules"] == [
+        rule.name for rule in RULES
+    ]
     assert all(r.success and r.unexpected_count == 0 for r in validation.results)
-    assert {r.suite for r in validation.results} == set(SUITES)
+    assert {r.suite for r in validation.results} == {*SUITES, "rules"}
+    assert [g["suite_name"] for g in validation.gx_results] == list(SUITES)
 
 
 def test_return_without_seizures_this_period_is_fine():
@@ -330,6 +335,109 @@ def test_over_long_comment():
     assert "more than 1000 characters" in validation.findings[0].message
 
 
+def test_negative_total_is_one_finding_not_three():
+    sample = good_sample()
+    set_justice_chain(sample, "THB", arrested=(7, 3), charged=5, convicted=2)
+    row, number = indicator_row(sample, "THB", "PERSONS_ARRESTED")
+    row["value"] = -10  # also unequal to its breakdowns, and below persons charged
+
+    validation = validate(sample)
+
+    assert where(validation) == [
+        ("indicators", number, "value", "expect_column_values_to_be_between", "error")
+    ]
+
+
+def test_rejected_total_and_breakdown_are_not_compared_down_the_chain():
+    sample = good_sample()
+    set_justice_chain(sample, "THB", arrested=(7, 3), charged=9, convicted=2)
+    total, total_number = indicator_row(sample, "THB", "PERSONS_ARRESTED")
+    foreign, foreign_number = indicator_row(sample, "THB", "PERSONS_ARRESTED", "FOREIGN")
+    total["value"] = -10
+    foreign["value"] = 2.5  # what is left, national 7, is below the 9 charged
+
+    validation = validate(sample)
+
+    assert where(validation) == [
+        ("indicators", total_number, "value", "expect_column_values_to_be_between", "error"),
+        ("indicators", foreign_number, "value", "expect_column_values_to_match_regex", "error"),
+    ]
+
+
+def test_a_deleted_row_is_one_warning_for_its_crime_area():
+    sample = good_sample()
+    sample.indicators = [
+        r
+        for r in sample.indicators
+        if (r["crime_area"], r["indicator"])
+        not in {("ENV", "OCG_IDENTIFIED"), ("ENV", "JOINT_OPERATIONS")}
+    ]
+
+    validation = validate(sample)
+
+    assert where(validation) == [
+        ("indicators", None, "indicator", "indicator_rows_complete", "warning")
+    ]
+    finding = validation.findings[0]
+    assert finding.value == "ENV: OCG_IDENTIFIED, JOINT_OPERATIONS"
+    assert "no row for crime area ENV and indicators OCG_IDENTIFIED, JOINT_OPERATIONS" in (
+        finding.message
+    )
+
+
+def test_breakdown_rows_may_be_left_out():
+    sample = good_sample()
+    sample.indicators = [r for r in sample.indicators if r["breakdown"] is None]
+
+    assert validate(sample).findings == []
+
+
+def test_submission_date_before_the_period_ended_is_a_warning():
+    sample = good_sample()
+    sample.metadata["submission_date"] = date(2026, 3, 15)
+
+    validation = validate(sample)
+
+    assert where(validation) == [
+        ("metadata", 5, "submission_date", "submission_date_after_period", "warning")
+    ]
+    assert "not after the end of the period 2026-Q1 (2026-03-31)" in validation.findings[0].message
+
+
+def test_focal_point_reference_that_is_an_email_address_is_a_warning():
+    sample = good_sample()
+    sample.metadata["focal_point_ref"] = "i.petrov@police.example.org"
+
+    validation = validate(sample)
+
+    assert where(validation) == [
+        ("metadata", 6, "focal_point_ref", "expect_column_values_to_not_match_regex", "warning")
+    ]
+
+
+def test_fraction_of_a_firearm():
+    sample = good_sample()
+    sample.seizures[4].update(commodity="FIREARMS", unit="PCS", quantity=2.5)
+
+    validation = validate(sample)
+
+    assert where(validation) == [
+        ("seizures", FIRST_ROW + 4, "quantity", "expect_column_values_to_match_regex", "error")
+    ]
+    assert "FIREARMS is counted in pieces" in validation.findings[0].message
+
+
+def test_pieces_for_a_commodity_weighed_is_only_the_unit_finding():
+    sample = good_sample()
+    sample.seizures[4].update(commodity="ALCOHOL", unit="PCS", quantity=12.5)
+
+    validation = validate(sample)
+
+    assert where(validation) == [
+        ("seizures", FIRST_ROW + 4, "unit", "expect_column_pair_values_to_be_in_set", "error")
+    ]
+
+
 def test_a_cell_the_reader_could_not_read_gets_no_second_finding():
     sample = good_sample()
     row, number = indicator_row(sample, "CYBER", "OCG_DISRUPTED")
@@ -337,6 +445,17 @@ def test_a_cell_the_reader_could_not_read_gets_no_second_finding():
     ret = as_return(sample)
     unreadable = Finding("indicators", number, "value", "twelve", "type_number", "error", "...")
     ret.findings.append(unreadable)
+
+    assert validate_return(ret, reporting_unit="GE", today=TODAY).findings == []
+
+
+def test_an_unreadable_submission_date_gets_no_second_finding():
+    sample = good_sample()
+    sample.metadata["submission_date"] = None  # what the reader yields for "last week"
+    ret = as_return(sample)
+    ret.findings.append(
+        Finding("metadata", 5, "value", "last week", "type_date", "error", "not a date")
+    )
 
     assert validate_return(ret, reporting_unit="GE", today=TODAY).findings == []
 
@@ -534,7 +653,11 @@ def test_csv_return_with_one_dataset(dataset):
     )
 
     assert validation.findings == []
-    assert {r.suite for r in validation.results} == {"metadata", dataset}
+    assert {r.suite for r in validation.results} == {"metadata", dataset, "rules"}
+    # Rules on the table a CSV file does not carry were not evaluated.
+    other = "seizures" if dataset == "indicators" else "indicators"
+    not_evaluated = {r.expectation_type for r in validation.results if r.unexpected_count is None}
+    assert not_evaluated == {rule.name for rule in RULES if rule.table == other}
 
 
 def test_csv_country_from_the_file_name_must_match_the_bucket():

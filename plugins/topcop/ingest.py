@@ -1,11 +1,13 @@
-"""Ingest one return end to end: fetch → read → validate → load → receipt → archive or quarantine.
+"""Ingest one return end to end: fetch → check → load → receipt → archive or quarantine.
 
 This is the unit of work an Airflow mapped task runs, as a plain function so a
-test or the command line can run it too. The order is what makes it safe to
-retry: the warehouse transaction commits first, the receipt is written next,
-and only then does the file leave the inbox. A crash anywhere leaves the file
-in the inbox, and the rerun finds its content already loaded (a duplicate) or
-loads it exactly once.
+test or the command line can run it too. The check (read, validate, compare
+with the unit's history) is ``topcop.validation.check.check_return``, the very
+function the focal points' offline validator runs. The order is what makes it
+safe to retry: the warehouse transaction commits first, the receipt is written
+next, and only then does the file leave the inbox. A crash anywhere leaves the
+file in the inbox, and the rerun finds its content already loaded (a duplicate)
+or loads it exactly once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -28,10 +30,14 @@ from topcop.landing.base import safe_name
 from topcop.receipts import Receipt
 from topcop.returns.model import ReturnFile
 
+if TYPE_CHECKING:
+    from topcop.validation.check import CheckedReturn
+
 log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 200
 LOADED = ("accepted", "accepted_with_warnings")
+RECEIPT_FORMATS = (".json", ".xlsx")
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,16 @@ def name_findings(name: str) -> list[Finding]:
     return []
 
 
+def refused_unread(item: InboxFile, local: Path) -> CheckedReturn | None:
+    """The check's outcome for a file refused before it is fetched; None when it may be read."""
+    from topcop.validation.check import CheckedReturn
+
+    refused = admission_findings(item)
+    if not refused:
+        return None
+    return CheckedReturn(ret=ReturnFile(path=local, file_format="unread"), findings=refused)
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -120,8 +136,8 @@ def process_return(
     now: datetime | None = None,
 ) -> IngestResult:
     """Take one inbox file all the way to the warehouse and back to the focal point."""
-    from topcop.returns.reader import read_return
-    from topcop.validation import validate_return
+    from topcop.validation.check import check_return
+    from topcop.validation.data_docs import save_validation_results
     from topcop.warehouse.engine import warehouse_engine
     from topcop.warehouse.load import ReceivedFile, record_submission
     from topcop.warehouse.migrate import migrate
@@ -135,18 +151,15 @@ def process_return(
     today = today or now.date()
     unit = item.reporting_unit
 
-    findings = admission_findings(item)
     with tempfile.TemporaryDirectory(prefix="topcop-") as tmp:
         local = Path(tmp) / safe_name(item.name)
-        if findings:  # refused unread: nothing is fetched
-            sha256, size, ret = None, item.size, ReturnFile(path=local, file_format="unread")
-        else:
+        checked = refused_unread(item, local)
+        sha256, size = None, item.size
+        if checked is None:  # admitted: fetched and checked
             landing.fetch(item, local)
             sha256, size = sha256_of(local), local.stat().st_size
-            ret = read_return(local)
-            findings = list(ret.findings)
-            if ret.readable:
-                findings += validate_return(ret, reporting_unit=unit, today=today).findings
+            checked = check_return(local, reporting_unit=unit, today=today, engine=engine)
+        ret, findings = checked.ret, checked.findings
         received = ReceivedFile(
             file_name=item.name,
             stored_name=stored_name(item, sha256),
@@ -155,7 +168,13 @@ def process_return(
             received_at=item.received_at,
         )
         outcome = record_submission(
-            engine, ret, reporting_unit=unit, received=received, findings=findings, processed_at=now
+            engine,
+            ret,
+            reporting_unit=unit,
+            received=received,
+            findings=findings,
+            processed_at=now,
+            results=checked.results,
         )
 
     area = "quarantine" if outcome.status == "rejected" else "archive"
@@ -178,8 +197,22 @@ def process_return(
         indicator_rows=outcome.indicator_rows,
         seizure_rows=outcome.seizure_rows,
         findings=findings,
+        history_checked=checked.history_checked,
     )
-    receipt_location = _write_receipt(landing, receipt)
+    receipt_location, receipt_name = _write_receipt(landing, receipt)
+    save_validation_results(
+        checked.gx_results,
+        run_name=f"{unit}_{receipt_name}",
+        run_time=now,
+        batch=f"{unit}_{_text(ret.metadata.get('period')) or 'no-period'}",
+        meta={
+            "submission_id": outcome.submission_id,
+            "reporting_unit": unit,
+            "file_name": item.name,
+            "status": outcome.status,
+            "revision": outcome.revision,
+        },
+    )
     location = landing.move(item, area, received.stored_name)
     log.info(
         "%s/%s: %s (revision %s, %d errors, %d warnings) -> %s",
@@ -206,18 +239,22 @@ def process_return(
     )
 
 
-def _write_receipt(landing: Landing, receipt: Receipt) -> str:
-    """Write the receipt under a name no earlier receipt has: receipts are never overwritten.
+def _write_receipt(landing: Landing, receipt: Receipt) -> tuple[str, str]:
+    """Write the receipt, JSON and workbook, under a name no earlier receipt has.
 
-    The same arrival processed again (a rerun after a crash, or the very same
-    file dropped again) gets a numbered receipt of its own.
+    Receipts are never overwritten: the same arrival processed again (a rerun
+    after a crash, or the very same file dropped again) gets numbered receipts
+    of its own, ``<stored name>.2.json`` and ``<stored name>.2.xlsx``. Returns
+    the JSON receipt's location and the name both share (without extension).
     """
     unit, base = receipt.reporting_unit, receipt.stored_name
-    name, n = f"{base}.json", 1
-    while landing.exists(unit, "receipts", name):
+    name, n = base, 1
+    while any(landing.exists(unit, "receipts", f"{name}{ext}") for ext in RECEIPT_FORMATS):
         n += 1
-        name = f"{base}.{n}.json"
-    return landing.put(unit, "receipts", name, receipt.to_json())
+        name = f"{base}.{n}"
+    location = landing.put(unit, "receipts", f"{name}.json", receipt.to_json())
+    landing.put(unit, "receipts", f"{name}.xlsx", receipt.to_xlsx())
+    return location, name
 
 
 def _text(value: Any) -> str | None:

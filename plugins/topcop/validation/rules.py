@@ -2,27 +2,66 @@
 
 GX checks one row (or one column) at a time. What needs several rows of a
 sheet (a total against its breakdowns, one step of the justice chain against
-the previous one), or facts from outside the file (whose bucket it came from,
-whether the reporting unit was active, today's date against the period's
-calendar) is checked here, one small named function per rule, each returning
-findings.
+the previous one, the rows the sheet must hold), or facts from outside the
+file (whose bucket it came from, whether the reporting unit was active, today's
+date against the period's calendar) is checked here, one small named function
+per rule, each returning findings. ``RULES`` names them all, so the warehouse
+keeps a data-quality result for each, as it does for each expectation.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any
 
 import pandas as pd
 
-from topcop.config import codelists
-from topcop.findings import ERROR, WARNING, Finding
+from topcop.config import Indicator, codelists
+from topcop.findings import ERROR, WARNING, Finding, Severity
 from topcop.periods import Period, PeriodError
 from topcop.returns.model import DATASETS, INDICATORS_SHEET, METADATA_SHEET, ROW, ReturnFile
+from topcop.validation.suites import ExpectationResult
 
 _FREQUENCY_WORDS = {"A": "yearly", "S": "half-yearly", "Q": "quarterly", "M": "monthly"}
+SUITE = "rules"  # how the warehouse's data-quality results name this module
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of this module, as findings and data-quality results name it."""
+
+    name: str
+    table: str  # the table it checks: metadata, indicators or seizures
+    column: str
+    severity: Severity
+    needs_period: bool = False  # only checked when the declared period can be read
+
+
+COUNTRY_MATCHES_BUCKET = Rule("country_matches_bucket", METADATA_SHEET, "country", ERROR)
+REPORTING_UNIT_ACTIVE = Rule("reporting_unit_active", METADATA_SHEET, "period", ERROR, True)
+PERIOD_FREQUENCY = Rule("period_frequency", METADATA_SHEET, "period", ERROR, True)
+PERIOD_HAS_ENDED = Rule("period_has_ended", METADATA_SHEET, "period", ERROR, True)
+PERIOD_CLOSED = Rule("period_closed", METADATA_SHEET, "period", ERROR, True)
+SUBMITTED_AFTER_PERIOD = Rule(
+    "submission_date_after_period", METADATA_SHEET, "submission_date", WARNING, True
+)
+TOTAL_EQUALS_BREAKDOWNS = Rule("total_equals_sum_of_breakdowns", INDICATORS_SHEET, "value", ERROR)
+JUSTICE_CHAIN = Rule("justice_chain_order", INDICATORS_SHEET, "value", WARNING)
+ROWS_COMPLETE = Rule("indicator_rows_complete", INDICATORS_SHEET, "indicator", WARNING)
+RULES = (
+    COUNTRY_MATCHES_BUCKET,
+    REPORTING_UNIT_ACTIVE,
+    PERIOD_FREQUENCY,
+    PERIOD_HAS_ENDED,
+    PERIOD_CLOSED,
+    SUBMITTED_AFTER_PERIOD,
+    TOTAL_EQUALS_BREAKDOWNS,
+    JUSTICE_CHAIN,
+    ROWS_COMPLETE,
+)
 
 
 def metadata_location(ret: ReturnFile, field: str) -> tuple[str, int | None]:
@@ -53,30 +92,56 @@ def cross_rules(ret: ReturnFile, *, reporting_unit: str, today: date) -> list[Fi
         findings += period_frequency(ret, period)
         findings += period_has_ended(ret, period, today)
         findings += period_still_open(ret, period, today)
+        findings += submitted_after_period(ret, period)
     if ret.indicators is not None:
         findings += total_equals_sum_of_breakdowns(ret.indicators)
         findings += justice_chain(ret.indicators)
+        findings += indicator_rows_complete(ret.indicators)
     return findings
+
+
+def rule_results(ret: ReturnFile, findings: list[Finding]) -> list[ExpectationResult]:
+    """How each rule fared on ``ret``, given the findings of ``cross_rules``.
+
+    A rule whose table the return does not carry, or that needs a period the
+    return does not declare readably, was not evaluated (``unexpected_count`` None).
+    """
+    has_period = declared_period(ret) is not None
+    results = []
+    for rule in RULES:
+        carried = rule.table == METADATA_SHEET or ret.table(rule.table) is not None
+        if carried and (has_period or not rule.needs_period):
+            count = sum(f.rule == rule.name for f in findings)
+            result = ExpectationResult(
+                SUITE, rule.name, rule.column, count == 0, count, rule.severity
+            )
+        else:
+            result = ExpectationResult(SUITE, rule.name, rule.column, False, None, rule.severity)
+        results.append(result)
+    return results
 
 
 # --- who sends what, and when ------------------------------------------------------
 
 
 def declared_country(ret: ReturnFile, reporting_unit: str) -> list[Finding]:
-    """The declared country must be the reporting unit whose bucket the file came from."""
+    """The declared country must be the reporting unit whose bucket the file came from.
+
+    A code that is no reporting unit at all is the metadata suite's finding.
+    """
     declared = _text(ret.metadata.get("country"))
-    if declared is None or declared == reporting_unit:
-        return []
     units = codelists().reporting_units
+    if declared is None or declared == reporting_unit or declared not in units:
+        return []
     owner = units[reporting_unit]
-    named = f"{declared} ({units[declared].name})" if declared in units else declared
+    named = f"{declared} ({units[declared].name})"
     sheet, row = metadata_location(ret, "country")
     message = (
         f"This file was delivered to the bucket of {owner.name} ({owner.code}) but declares "
         f"country {named}. A focal point sends returns for its own country only: correct the "
         f"country, or have the file sent through the bucket of {declared}."
     )
-    return [Finding(sheet, row, "country", declared, "country_matches_bucket", ERROR, message)]
+    return [Finding(sheet, row, "country", declared, COUNTRY_MATCHES_BUCKET.name, ERROR, message)]
 
 
 def reporting_unit_active(ret: ReturnFile, reporting_unit: str, period: Period) -> list[Finding]:
@@ -90,7 +155,7 @@ def reporting_unit_active(ret: ReturnFile, reporting_unit: str, period: Period) 
     )
     sheet, row = metadata_location(ret, "period")
     message = f"{unit.name} is not an active reporting unit for {period}: {reason}"
-    return [Finding(sheet, row, "period", period.code, "reporting_unit_active", ERROR, message)]
+    return [Finding(sheet, row, "period", period.code, REPORTING_UNIT_ACTIVE.name, ERROR, message)]
 
 
 def period_frequency(ret: ReturnFile, period: Period) -> list[Finding]:
@@ -105,7 +170,7 @@ def period_frequency(ret: ReturnFile, period: Period) -> list[Finding]:
         f"{period} is a {_FREQUENCY_WORDS[period.frequency]} period, but this return is "
         f"reported {words} (e.g. 2026-Q3 for a quarter)."
     )
-    return [Finding(sheet, row, "period", period.code, "period_frequency", ERROR, message)]
+    return [Finding(sheet, row, "period", period.code, PERIOD_FREQUENCY.name, ERROR, message)]
 
 
 def period_has_ended(ret: ReturnFile, period: Period, today: date) -> list[Finding]:
@@ -117,7 +182,7 @@ def period_has_ended(ret: ReturnFile, period: Period, today: date) -> list[Findi
         f"The period {period} runs until {period.end}: its return can only be sent once "
         f"the period has ended."
     )
-    return [Finding(sheet, row, "period", period.code, "period_has_ended", ERROR, message)]
+    return [Finding(sheet, row, "period", period.code, PERIOD_HAS_ENDED.name, ERROR, message)]
 
 
 def period_still_open(ret: ReturnFile, period: Period, today: date) -> list[Finding]:
@@ -133,7 +198,24 @@ def period_still_open(ret: ReturnFile, period: Period, today: date) -> list[Find
         f"The period {period} was open for ordinary submissions until {closing}: a return or "
         f"correction for it now needs a steward's approval. Please contact the programme team."
     )
-    return [Finding(sheet, row, "period", period.code, "period_closed", ERROR, message)]
+    return [Finding(sheet, row, "period", period.code, PERIOD_CLOSED.name, ERROR, message)]
+
+
+def submitted_after_period(ret: ReturnFile, period: Period) -> list[Finding]:
+    """A return is sent after its period has ended: an earlier submission date is a slip."""
+    submitted = ret.metadata.get("submission_date")
+    if not isinstance(submitted, date) or submitted > period.end:
+        return []
+    sheet, row = metadata_location(ret, "submission_date")
+    message = (
+        f"The submission date {submitted.isoformat()} is not after the end of the period "
+        f"{period} ({period.end.isoformat()}): please write the date on which the return is sent."
+    )
+    return [
+        Finding(
+            sheet, row, "submission_date", submitted, SUBMITTED_AFTER_PERIOD.name, WARNING, message
+        )
+    ]
 
 
 def _datasets(ret: ReturnFile) -> list[str]:
@@ -175,7 +257,7 @@ def total_equals_sum_of_breakdowns(indicators: pd.DataFrame) -> list[Finding]:
                 int(totals[ROW].iloc[0]),
                 "value",
                 total,
-                "total_equals_sum_of_breakdowns",
+                TOTAL_EQUALS_BREAKDOWNS.name,
                 ERROR,
                 message,
             )
@@ -196,7 +278,7 @@ def justice_chain(indicators: pd.DataFrame) -> list[Finding]:
     findings = []
     given = indicators[indicators["value"].notna()]
     for area, rows in given.groupby("crime_area", sort=False):
-        figures = [(i, _figure(rows[rows["indicator"] == i.code])) for i in chain]
+        figures = [(i, _figure(rows[rows["indicator"] == i.code], i)) for i in chain]
         figures = [(i, f) for i, f in figures if f is not None]
         for (earlier, (earlier_value, _)), (later, (later_value, row)) in pairwise(figures):
             if later_value <= earlier_value:
@@ -215,7 +297,7 @@ def justice_chain(indicators: pd.DataFrame) -> list[Finding]:
                     int(row[ROW]),
                     "value",
                     later_value,
-                    "justice_chain_order",
+                    JUSTICE_CHAIN.name,
                     WARNING,
                     message,
                 )
@@ -223,13 +305,64 @@ def justice_chain(indicators: pd.DataFrame) -> list[Finding]:
     return findings
 
 
-def _figure(rows: pd.DataFrame) -> tuple[float, pd.Series] | None:
-    """An indicator's figure for one crime area: its total, else the sum of its breakdowns."""
+def indicator_rows_complete(indicators: pd.DataFrame) -> list[Finding]:
+    """Every crime area x indicator the programme collects has its (total) row.
+
+    The template prefills them all; a row deleted from it, or left out of a CSV
+    file, is a figure nobody said anything about. A warning, one per crime area:
+    the focal point gives the figure, or says with the observation status why
+    there is none.
+    """
+    lists = codelists()
+    areas, codes = indicators["crime_area"], indicators["indicator"]
+    if not (areas.isin(list(lists.crime_areas)).all() and codes.isin(list(lists.indicators)).all()):
+        # A row with an unknown or missing key is an error of its own, and may be
+        # the very row that seems missing here: one finding per mistake.
+        return []
+    present = set(zip(areas, codes, strict=True))
+    no_value = ", ".join(sorted(set(lists.obs_status) - lists.obs_status_value_required))
+    findings = []
+    for area in lists.crime_areas:
+        missing = [
+            code
+            for code, indicator in lists.indicators.items()
+            if indicator.applies_to(area) and (area, code) not in present
+        ]
+        if not missing:
+            continue
+        message = (
+            f"The sheet has no row for crime area {area} and indicator{'s' * (len(missing) > 1)} "
+            f"{', '.join(missing)}. Add the row{'s' * (len(missing) > 1)} with the figure, or "
+            f"with an empty value and the observation status that says why there is none "
+            f"({no_value})."
+        )
+        findings.append(
+            Finding(
+                INDICATORS_SHEET,
+                None,
+                "indicator",
+                f"{area}: {', '.join(missing)}",
+                ROWS_COMPLETE.name,
+                WARNING,
+                message,
+            )
+        )
+    return findings
+
+
+def _figure(rows: pd.DataFrame, indicator: Indicator) -> tuple[float, pd.Series] | None:
+    """An indicator's figure for one crime area: its total, else the sum of all its breakdowns.
+
+    With neither (a breakdown missing, or rejected by an expectation) there is no figure
+    to compare: a partial sum would make a chain look broken that is not.
+    """
     if rows.empty:
         return None
     totals = rows[rows["breakdown"].isna()]
     if not totals.empty:
         return float(totals["value"].iloc[0]), totals.iloc[0]
+    if not indicator.breakdowns or sorted(rows["breakdown"]) != sorted(indicator.breakdowns):
+        return None
     return float(rows["value"].sum()), rows.iloc[0]
 
 

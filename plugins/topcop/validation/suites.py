@@ -9,7 +9,9 @@ validation time, so a steward who adds a crime area edits one CSV file.
 This module loads the suites into one ephemeral GX context per process, runs
 them on a table, and turns GX's results into findings (sheet, row, column,
 value, rule, severity, plain-language message from the expectation's ``meta``)
-plus one data-quality result per expectation for the warehouse.
+plus one data-quality result per expectation for the warehouse. GX's own
+result (trimmed of its row lists) is kept too, for the Data Docs that
+``topcop.validation.data_docs`` renders for stewards.
 
 Great Expectations is imported inside functions only: importing it takes
 seconds, and DAG files import this package while the scheduler parses them.
@@ -47,6 +49,15 @@ _SEVERITY: dict[str, Severity] = {"critical": ERROR, "warning": WARNING}
 _TABLE_COLUMNS = "expect_table_columns_to_match_set"
 _IN_SET = "expect_column_values_to_be_in_set"
 _PAIR_IN_SET = "expect_column_pair_values_to_be_in_set"
+# Row lists GX returns with result_format COMPLETE: the findings carry them, and kept in
+# the result for Data Docs they would grow it by every row of a widespread fault.
+_ROW_LISTS = (
+    "unexpected_list",
+    "unexpected_index_list",
+    "unexpected_index_query",
+    "unexpected_rows",
+    "partial_unexpected_index_list",
+)
 # When the declared period cannot be read, the seizure dates have nothing to be
 # checked against; the metadata suite already rejects the period itself.
 _NO_PERIOD = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"))
@@ -69,10 +80,15 @@ class ExpectationResult:
 
 @dataclass
 class Validation:
-    """Findings (ordered by sheet, row, column) and per-expectation results."""
+    """Findings (ordered by sheet, row, column), per-expectation results and GX's own results.
+
+    ``gx_results`` holds one GX suite validation result per table checked, as JSON
+    dicts without their row lists: what Data Docs renders.
+    """
 
     findings: list[Finding] = field(default_factory=list)
     results: list[ExpectationResult] = field(default_factory=list)
+    gx_results: list[dict[str, Any]] = field(default_factory=list)
 
 
 # --- parameters --------------------------------------------------------------------
@@ -93,6 +109,7 @@ def _codelist_parameters() -> dict[str, Any]:
         "breakdowns": sorted(lists.breakdowns),
         "obs_statuses": sorted(lists.obs_status),
         "obs_status_value_required": sorted(lists.obs_status_value_required),
+        "obs_status_no_value": sorted(set(lists.obs_status) - lists.obs_status_value_required),
         "conf_statuses": sorted(lists.conf_status),
         "commodities": sorted(lists.commodities),
         "countries": sorted(lists.countries),
@@ -105,6 +122,7 @@ def _codelist_parameters() -> dict[str, Any]:
         ],
         "indicator_breakdowns": [(i.code, b) for i in indicators for b in i.breakdowns],
         "commodity_units": [(c.code, u) for c in lists.commodities.values() for u in c.units],
+        "piece_commodities": sorted(c.code for c in lists.commodities.values() if "PCS" in c.units),
         "max_text_length": limits().max_text_length,
         "max_ref_length": limits().max_ref_length,
     }
@@ -240,7 +258,16 @@ def validate_table(suite: str, frame: pd.DataFrame, parameters: dict[str, Any]) 
             )
         )
     validation.findings += _not_yet_said(pair_findings, validation.findings)
+    validation.gx_results.append(_trimmed(outcome))
     return validation
+
+
+def _trimmed(outcome: Any) -> dict[str, Any]:
+    """GX's suite result as JSON, without the row lists the findings already hold."""
+    for result in outcome.results:
+        for key in _ROW_LISTS:
+            (result.result or {}).pop(key, None)
+    return outcome.to_json_dict()
 
 
 def _not_yet_said(

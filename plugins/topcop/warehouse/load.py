@@ -1,8 +1,10 @@
 """Record one received file in the warehouse: its submission row, its findings and, if accepted, its facts.
 
 Every file the pipeline sees leaves one ``submission`` row, so the warehouse is
-the audit trail as well as the store of figures. All of it happens in one
-transaction per file: a crash leaves nothing of the file behind and the rerun
+the audit trail as well as the store of figures; with it go the file's findings
+and how each expectation and rule fared on it (``expectation_result``, the
+stewards' data-quality record). All of it happens in one transaction per
+file: a crash leaves nothing of the file behind and the rerun
 starts clean. Races between loaders (the same file picked up twice, two
 corrections for one period) are decided by the database's unique constraints
 (one accepted copy of each content, one revision number per unit and period),
@@ -16,11 +18,11 @@ batches elsewhere; a seizure return can have hundreds of thousands of rows.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, Engine, bindparam, column, insert, table, text
@@ -36,6 +38,9 @@ from topcop.returns.model import (
     SEIZURES_SHEET,
     ReturnFile,
 )
+
+if TYPE_CHECKING:
+    from topcop.validation.suites import ExpectationResult
 
 ACCEPTED = "accepted"
 ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
@@ -68,6 +73,9 @@ _WIDTHS = {
     "sheet": 32,
     "column_name": 64,
     "rule": 120,
+    "suite": 32,
+    "expectation_type": 120,
+    "result_column": 200,
 }
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}  # positional, by DBAPI style
 _TYPED = {"received_at": DateTime(), "processed_at": DateTime(), "submission_date": Date()}
@@ -115,19 +123,21 @@ def record_submission(
     received: ReceivedFile,
     findings: list[Finding],
     processed_at: datetime | None = None,
+    results: Sequence[ExpectationResult] = (),
 ) -> SubmissionOutcome:
     """Record ``received`` (read into ``ret``, judged by ``findings``) in one transaction.
 
     An error among the findings rejects the file (findings kept, no facts, no
     revision); content already accepted for the unit and dataset is a duplicate
     (acknowledged, nothing loaded); anything else becomes the next revision for
-    the unit and period, its facts loaded.
+    the unit and period, its facts loaded. ``results`` (how each expectation and
+    rule fared) are kept whatever the outcome.
     """
     processed_at = processed_at or datetime.now(UTC)
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with engine.begin() as conn:
-                return _record(conn, ret, reporting_unit, received, findings, processed_at)
+                return _record(conn, ret, reporting_unit, received, findings, results, processed_at)
         except _LostRace as lost:
             if attempt == _ATTEMPTS:
                 raise lost.__cause__ from None  # the IntegrityError, after the retry lost too
@@ -165,6 +175,7 @@ def _record(
     reporting_unit: str,
     received: ReceivedFile,
     findings: list[Finding],
+    results: Sequence[ExpectationResult],
     processed_at: datetime,
 ) -> SubmissionOutcome:
     if conn.dialect.name == "sqlite":
@@ -184,6 +195,8 @@ def _record(
         raise _LostRace from error
     if findings:
         _insert(conn, "finding", _finding_rows(outcome.submission_id, findings))
+    if results:
+        _insert(conn, "expectation_result", _result_rows(outcome.submission_id, results))
     if outcome.loaded:
         for carried in CARRIED[dataset]:
             frame = ret.table(carried)
@@ -332,6 +345,22 @@ def _finding_rows(submission_id: str, findings: list[Finding]) -> list[dict[str,
             "message": f.message,
         }
         for seq, f in enumerate(findings, start=1)
+    ]
+
+
+def _result_rows(submission_id: str, results: Sequence[ExpectationResult]) -> list[dict[str, Any]]:
+    return [
+        {
+            "submission_id": submission_id,
+            "seq": seq,
+            "suite": _fit(r.suite, "suite"),
+            "expectation_type": _fit(r.expectation_type, "expectation_type"),
+            "column_name": _fit(r.column, "result_column"),
+            "success": bool(r.success),
+            "unexpected_count": r.unexpected_count,
+            "severity": r.severity,
+        }
+        for seq, r in enumerate(results, start=1)
     ]
 
 
