@@ -54,7 +54,16 @@ def topcop_ingest():
             raise AirflowSkipException("no new return was loaded")
         return {"loaded": len(loaded), "periods": sorted({r["period"] for r in loaded})}
 
-    announce_new_data(process_return.expand(ref=list_returns()))
+    @task(trigger_rule="all_done")
+    def build_data_docs() -> str:
+        """Render GX Data Docs (var/data_docs/index.html) for every file validated in this run."""
+        from topcop.validation.data_docs import build_data_docs as build
+
+        return str(build())
+
+    processed = process_return.expand(ref=list_returns())
+    announce_new_data(processed)
+    processed >> build_data_docs()
 
 
 topcop_ingest()

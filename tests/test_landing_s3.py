@@ -10,7 +10,6 @@ from topcop.landing import landing as configured_landing
 from topcop.landing.s3 import S3Landing, UnsafeKey
 
 
-
 @pytest.fixture
 def s3(s3_landing_env):
     landing = configured_landing()

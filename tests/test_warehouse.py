@@ -27,7 +27,6 @@ from topcop.warehouse import load
 from topcop.warehouse.load import ReceivedFile, facts_loaded, record_submission
 from topcop.warehouse.migrate import migrate
 
-
 UNIT, PERIOD = "GE", "2026-Q1"
 RECEIVED_AT = datetime(2026, 4, 20, 9, 30, tzinfo=UTC)
 

@@ -80,8 +80,9 @@ def admission_findings(item: InboxFile) -> list[Finding]:
         findings.append(
             file_error(
                 "file_too_large",
-                f"The file has {item.size:,} bytes; the limit is {limit:,}. Split the seizures "
-                "into several CSV files or contact the programme's data steward.",
+                f"The file has {item.size:,} bytes; the limit is {limit:,}. Send the seizures "
+                "as one CSV file (much smaller than a workbook) or contact the programme's "
+                "data steward.",
                 item.size,
             )
         )

@@ -110,10 +110,12 @@ class Receipt:
         """The receipt as a workbook: a summary sheet and a findings sheet."""
         from openpyxl import Workbook
 
+        from topcop.reports.cells import safe_text
+
         wb = Workbook()
         _write_summary(wb.active, self)
         _write_findings(wb.create_sheet(FINDINGS_SHEET), self.findings)
-        wb.properties.title = f"Receipt {self.reporting_unit} {self.file_name}"
+        wb.properties.title = safe_text(f"Receipt {self.reporting_unit} {self.file_name}")
         wb.properties.creator = "topcop"
         buffer = io.BytesIO()
         wb.save(buffer)

@@ -1,27 +1,39 @@
 """Checks on a received file before anything in it is decoded in full.
 
 A return comes from outside the programme: a damaged, disguised or hostile file
-(encrypted, old .xls, macros, links to other files, a zip bomb) must be turned away
-with an explanation a police statistician can act on, before a spreadsheet library
-spends time and memory on it. Only the file's size, its first bytes and, for a
-workbook, the zip directory and the first bytes of each data sheet are looked at.
+(encrypted, old .xls, macros, links to other files, a zip bomb, XML entities, a
+sheet that claims a million rows) must be turned away with an explanation a police
+statistician can act on, before a spreadsheet library spends time and memory on
+it. Every limit comes from ``limits.yaml``.
+
+For a workbook, the zip directory is checked first; then every part is unpacked
+once as a stream (never held whole, never beyond the size its directory entry
+declares), looking only at tags: a DTD or entity declaration refuses the file, and
+each sheet's extent (last row, last column, number of cells) is measured the way
+calamine will place the cells. calamine builds a dense grid from the first to the
+last cell, so a single cell at XFD1048576 would ask for billions of cells: that is
+refused here, not discovered by running out of memory.
 """
 
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
-from openpyxl.utils import column_index_from_string
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from topcop import config
 from topcop.config import Limits
 from topcop.findings import Finding, file_error
-from topcop.returns.model import DATA_SHEETS
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # the second starts an empty archive
@@ -29,13 +41,47 @@ ACCEPTED = (".xlsx", ".csv")
 # A small part that expands a lot is still small: the ratio limit guards large expansions.
 RATIO_FLOOR_BYTES = 1 << 20
 MAX_INDEX_PART_BYTES = 4 << 20
+# A tag longer than this is no spreadsheet's: refusing it keeps the tag scan's memory flat.
+MAX_TAG_BYTES = 1 << 20
+_CHUNK = 1 << 20
+_HEAD_BYTES = 8192
 # Stream names inside an OLE2 compound file, as its directory stores them (UTF-16LE).
 _ENCRYPTED_STREAMS = ("EncryptionInfo", "EncryptedPackage")
 _XLS_STREAMS = ("Workbook", "Book")
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _PKG_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+\d+:)?([A-Z]+)(\d+)"')
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+
+# What other kinds of file look like in their first bytes, to say what was sent instead.
+_KINDS = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+)
+
+# Tags, as bytes patterns over unpacked XML. Element names may carry a namespace prefix
+# (calamine reads <x:c> as <c>), and of a repeated attribute calamine takes the last.
+_P = rb"<(?:[A-Za-z_][\w.-]*:)?"
+_DECLARATION = re.compile(rb"<!(?i:doctype|entity)")
+_DIMENSION = re.compile(
+    _P + rb'dimension\s[^>]*?\bref\s*=\s*["\'](?:[A-Za-z]+\d+:)?([A-Za-z]+)(\d+)'
+)
+_SHEET_DATA = re.compile(_P + rb"sheetData(?=[\s/>])")
+_SHEET_DATA_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?sheetData\s*>")
+_PREFIXED_CELL = re.compile(rb":c[\s/>]")
+_TAG = re.compile(_P + rb"(row|c)(?=[\s/>])([^>]*)")
+# A tag's attributes, each quoted whole. calamine also takes a '>' or '<' inside a quoted
+# value, which would hide a reference from a simpler scan: such a tag is refused.
+_ATTRIBUTES = re.compile(rb"""(?:\s+[^\s=<>"']+\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*\s*/?""")
+_ATTRIBUTE = re.compile(rb"""([^\s=<>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CELL_NAME = re.compile(rb"([A-Za-z]{1,3})([1-9]\d{0,6})")
+_PREFIXED_SHARED_STRING = re.compile(rb":si[\s/>]")
 
 SAVE_AS_XLSX = "In Excel choose File > Save As > 'Excel Workbook (*.xlsx)' and send that file."
 
@@ -47,7 +93,7 @@ def inspect_file(path: Path, limits: Limits | None = None) -> list[Finding]:
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
-            head = f.read(8)
+            head = f.read(_HEAD_BYTES)
     except OSError as e:
         return [file_error("file_unreadable", "The file could not be opened.", str(e))]
     if size == 0:
@@ -67,19 +113,10 @@ def inspect_file(path: Path, limits: Limits | None = None) -> list[Finding]:
         return [_ole2_finding(path, ext)]
     is_zip = head[:4] in ZIP_MAGIC
     if ext == ".csv":
-        if is_zip:
-            return [
-                file_error(
-                    "file_not_csv",
-                    "The file is named .csv but is an Excel workbook. Send it named .xlsx, or "
-                    "save it from Excel as 'CSV UTF-8 (Comma delimited)'.",
-                    path.name,
-                )
-            ]
-        return []
+        return _inspect_csv(path.name, head, is_zip)
     if ext in (".xlsx", ".xlsm") or (is_zip and ext == ".ods"):
         if not is_zip:
-            return [_not_xlsx(path.name)]
+            return [_not_xlsx(path.name, head)]
         return _inspect_zip(path, ext, size, lim)
     if ext == ".xls":
         return [_legacy_xls(path.name)]
@@ -95,7 +132,61 @@ def inspect_file(path: Path, limits: Limits | None = None) -> list[Finding]:
     ]
 
 
+def _inspect_csv(name: str, head: bytes, is_zip: bool) -> list[Finding]:
+    if is_zip:
+        return [
+            file_error(
+                "file_not_csv",
+                "The file is named .csv but is an Excel workbook. Send it named .xlsx, or "
+                "save it from Excel as 'CSV UTF-8 (Comma delimited)'.",
+                name,
+            )
+        ]
+    kind = _kind(head)
+    # Text has no NUL bytes, except UTF-16, which the reader names as such.
+    if kind or (b"\x00" in head and not looks_utf16(head)):
+        return [
+            file_error(
+                "file_not_csv",
+                f"The file is named .csv but is not text (it is {kind or 'a binary file'}). "
+                "Save the return from Excel as 'CSV UTF-8 (Comma delimited)' and send that file.",
+                name,
+            )
+        ]
+    return []
+
+
+def looks_utf16(head: bytes) -> bool:
+    """UTF-16 text: a byte-order mark, or every second byte NUL as ASCII text has it.
+
+    Excel's 'Unicode text' export writes UTF-16; the reader names it so in its finding.
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    sample = head[:512]
+    half = len(sample) // 2
+    return half >= 2 and max(sample[0::2].count(0), sample[1::2].count(0)) > 0.8 * half
+
+
+def _kind(head: bytes) -> str | None:
+    return next((kind for magic, kind in _KINDS if head.startswith(magic)), None)
+
+
+# --- workbooks: the zip directory ------------------------------------------------
+
+
 def _inspect_zip(path: Path, ext: str, size: int, lim: Limits) -> list[Finding]:
+    members = _declared_members(path)
+    if members is not None and members > lim.max_zip_members:
+        return [
+            file_error(
+                "file_too_many_parts",
+                f"The workbook is made of {members:,} parts; a spreadsheet has a few dozen and "
+                f"at most {lim.max_zip_members:,} are accepted. Please send the template filled "
+                "with the return's data only.",
+                members,
+            )
+        ]
     try:
         with zipfile.ZipFile(path) as archive:
             return _inspect_archive(archive, path, ext, size, lim)
@@ -126,6 +217,26 @@ def _inspect_zip(path: Path, ext: str, size: int, lim: Limits) -> list[Finding]:
                 str(e),
             )
         ]
+
+
+def _declared_members(path: Path) -> int | None:
+    """How many parts the zip's end record declares, read before its directory is loaded.
+
+    A directory of a million entries costs hundreds of megabytes to load; the count
+    in the end record costs 22 bytes. None when there is no end record (the zip
+    library then reports the file as damaged).
+    """
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        length = f.tell()
+        f.seek(max(0, length - (1 << 16) - 22))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    (total,) = struct.unpack_from("<H", tail, at + 10)
+    # 0xFFFF: the real count is in a ZIP64 record, which no spreadsheet needs.
+    return 1 << 16 if total == 0xFFFF else total
 
 
 def _inspect_archive(
@@ -159,6 +270,18 @@ def _inspect_archive(
                 path.name,
             )
         )
+    # Embedded files are never read here, but the file is archived and may be opened later.
+    embedded = sorted(n for n in names if n.startswith(("xl/embeddings/", "xl/activeX/")))
+    if embedded:
+        findings.append(
+            file_error(
+                "file_embedded_objects",
+                "The workbook carries embedded files or controls (a document, an archive or an "
+                "ActiveX control inside the workbook), which are refused for security: a return "
+                "holds figures only. Delete the embedded objects, save and send it again.",
+                embedded[0],
+            )
+        )
     links = sorted(n for n in names if n.startswith("xl/externalLinks/"))
     if links:
         findings.append(
@@ -171,74 +294,380 @@ def _inspect_archive(
         )
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         findings.append(_not_xlsx(path.name))
-    if not findings:
-        findings.extend(_sheet_sizes(archive, names, lim))
-    return findings
+    odd = next(
+        (i for i in infos if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)),
+        None,
+    )
+    if odd is not None and not findings:
+        findings.append(
+            file_error(
+                "file_unreadable",
+                "The workbook is packed with a compression method spreadsheet programs do not "
+                "use. " + SAVE_AS_XLSX,
+                odd.filename,
+            )
+        )
+    if findings:
+        return findings
+    parts = _sheet_parts(archive, names)
+    if isinstance(parts, Finding):
+        return [parts]
+    return _inspect_parts(path, infos, parts, lim)
 
 
 def _zip_bomb(infos: list[zipfile.ZipInfo], lim: Limits) -> Finding | None:
     total = sum(i.file_size for i in infos)
-    message = (
-        "The workbook expands to far more data than a return can hold{detail}, so it was not "
-        "opened. Please send the template filled with the return's data only."
-    )
     if total > lim.max_uncompressed_bytes:
         detail = f" ({_mb(total)} unpacked; at most {_mb(lim.max_uncompressed_bytes)})"
-        return file_error("file_zip_bomb", message.format(detail=detail), total)
+        return _bomb(detail, total)
     for i in infos:
         if i.file_size <= RATIO_FLOOR_BYTES:
             continue
         ratio = i.file_size / i.compress_size if i.compress_size else float("inf")
         if ratio > lim.max_compression_ratio:
-            detail = f" (part {i.filename} is packed {ratio:.0f} to 1)"
-            return file_error("file_zip_bomb", message.format(detail=detail), i.filename)
+            return _bomb(f" (part {i.filename} is packed {ratio:.0f} to 1)", i.filename)
     return None
 
 
-def _sheet_sizes(archive: zipfile.ZipFile, names: set[str], lim: Limits) -> Iterator[Finding]:
-    """Data sheets whose declared size is over the limits, found without reading their cells."""
-    for sheet, part in _sheet_parts(archive, names).items():
-        if sheet not in DATA_SHEETS:
-            continue
-        m = _DIMENSION.search(_peek(archive, part, 16_384))
-        if not m:
-            continue
-        columns, rows = column_index_from_string(m[1].decode()), int(m[2])
-        if rows - 1 > lim.max_rows_per_sheet or columns > lim.max_columns_per_sheet:
-            yield file_error(
-                "file_sheet_too_large",
-                f"Sheet '{sheet}' reaches row {rows:,} and column {m[1].decode()}; at most "
-                f"{lim.max_rows_per_sheet:,} rows and {lim.max_columns_per_sheet} columns are "
-                "accepted. Delete anything typed far below or to the right of the data.",
-                f"{m[1].decode()}{rows}",
-            )
+def _bomb(detail: str, value: object) -> Finding:
+    return file_error(
+        "file_zip_bomb",
+        f"The workbook expands to far more data than a return can hold{detail}, so it was not "
+        "opened. Please send the template filled with the return's data only.",
+        value,
+    )
 
 
-def _sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
-    """Sheet name -> zip member, through the workbook's relationships."""
+def _sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> dict[str, str] | Finding:
+    """Zip member -> sheet name, through the workbook's relationships (for messages)."""
     rels_part = "xl/_rels/workbook.xml.rels"
     if rels_part not in names:
         return {}
-    # Both parts are a few kB in any real workbook; a huge one is left to the reader.
+    # Both parts are a few kB in any real workbook.
     if any(
         archive.getinfo(n).file_size > MAX_INDEX_PART_BYTES for n in ("xl/workbook.xml", rels_part)
     ):
-        return {}
-    workbook = SafeET.fromstring(archive.read("xl/workbook.xml"))
-    rels = SafeET.fromstring(archive.read(rels_part))
+        return file_error(
+            "file_unreadable",
+            "The workbook's list of sheets is far larger than a spreadsheet program writes; the "
+            "file is damaged or was not made by one. " + SAVE_AS_XLSX,
+            "xl/workbook.xml",
+        )
+    try:
+        workbook = SafeET.fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True)
+        rels = SafeET.fromstring(archive.read(rels_part), forbid_dtd=True)
+    except DefusedXmlException:
+        return _xml_declarations("xl/workbook.xml")
     targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_PKG_NS}Relationship")}
     parts = {}
     for s in workbook.iter(f"{_MAIN_NS}sheet"):
         target = targets.get(s.get(_REL_ID), "")
         part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
         if part in names:
-            parts[s.get("name")] = part
+            parts[part] = s.get("name") or part
     return parts
+
+
+# --- workbooks: every part, unpacked as a stream -----------------------------------
+
+
+class _Oversized(Exception):
+    """A part unpacks to more bytes than its directory entry declares."""
+
+
+class _TagTooLong(Exception):
+    """A single tag runs over MAX_TAG_BYTES: no spreadsheet writes one."""
+
+
+def _inspect_parts(
+    path: Path, infos: list[zipfile.ZipInfo], sheets: dict[str, str], lim: Limits
+) -> list[Finding]:
+    with open(path, "rb") as f:
+        for info in infos:
+            name = sheets.get(info.filename, info.filename)
+            try:
+                try:
+                    finding = _inspect_part(f, info, name, lim)
+                except _NeedsCellWalk:
+                    finding = _walk_cells(f, info, name, lim)
+            except _Oversized:
+                return [
+                    _bomb(
+                        f" (part {info.filename} unpacks to more than the "
+                        f"{info.file_size:,} bytes it declares)",
+                        info.filename,
+                    )
+                ]
+            except _TagTooLong:
+                return [_damaged(info.filename, "holds an XML tag longer than any")]
+            if finding is not None:
+                return [finding]
+    return []
+
+
+class _Oversized(Exception):
+    """A part unpacks to more bytes than its directory entry declares."""
+
+
+class _TagTooLong(Exception):
+    """A single tag runs over MAX_TAG_BYTES: no spreadsheet writes one."""
+
+
+class _NeedsCellWalk(Exception):
+    """Some cell has no plain reference: positions must be counted cell by cell."""
+
+
+@dataclass
+class _Extent:
+    """How far a sheet reaches, as calamine will place its cells."""
+
+    sheet: str
+    rows: int = 0  # the last row, 1-based
+    columns: int = 0  # the last column, 1-based
+    cells: int = 0
+
+    def over(self, lim: Limits) -> Finding | None:
+        # Rows and columns bound the dense grid calamine builds; cells bound the list of
+        # cells it reads first, which repeated references could make longer than the grid.
+        if (
+            self.rows - 1 <= lim.max_rows_per_sheet
+            and self.columns <= lim.max_columns_per_sheet
+            and self.cells <= lim.max_cells_per_sheet
+        ):
+            return None
+        return _too_large(self.sheet, self.rows, self.columns, self.cells, lim)
+
+
+def _inspect_part(f: BinaryIO, info: zipfile.ZipInfo, name: str, lim: Limits) -> Finding | None:
+    """One pass over a part: declarations, a sheet's claimed and actual extent, shared texts.
+
+    The fast path counts cells written as Excel writes them, with a reference inside
+    the limits; sheet data with any other cell (legal but rare, or out of bounds)
+    raises ``_NeedsCellWalk`` and the part is walked cell by cell instead.
+    """
+    plain_cell = _plain_cell(lim.max_rows_per_sheet + 1, lim.max_columns_per_sheet)
+    cells = 0
+    in_sheet_data, strings, first = False, 0, True
+    for segment in _segments(_unpacked(f, info)):
+        if _DECLARATION.search(segment):
+            return _xml_declarations(info.filename)
+        if first:
+            first = False
+            m = _DIMENSION.search(segment)
+            claimed = _Extent(name, int(m[2]), _column(m[1])) if m else None
+            if claimed and claimed.over(lim):
+                return claimed.over(lim)
+        start = 0
+        if not in_sheet_data:
+            strings += _shared_strings(segment)
+            if strings > lim.max_cells_per_sheet:
+                return _too_many_texts(info.filename, lim)
+            m = _SHEET_DATA.search(segment)
+            if m is None:
+                continue
+            in_sheet_data, start = True, m.end()
+        m = _SHEET_DATA_END.search(segment, start) if b"sheetData" in segment else None
+        in_sheet_data = m is None
+        region = segment[start : m.start() if m else len(segment)]
+        found = region.count(b"<c")  # in sheet data, only cells' tags start so
+        if not found:
+            continue
+        # subn counts matches without making an object for each of a million cells.
+        if plain_cell.subn(b"", region)[1] != found or _PREFIXED_CELL.search(region):
+            raise _NeedsCellWalk
+        cells += found
+        if cells > lim.max_cells_per_sheet:
+            return _Extent(name, cells=cells).over(lim)
+    return None
+
+
+@cache
+def _plain_cell(rows: int, columns: int) -> re.Pattern[bytes]:
+    """A cell tag as Excel and openpyxl write it, placed within ``rows`` x ``columns``.
+
+    The reference comes first and no other attribute is a reference, so the cell's
+    position is its reference and nothing else.
+    """
+    letters = _up_to(get_column_letter(columns), "A", "Z")
+    digits = _up_to(str(rows), "0", "9")
+    return re.compile(rf'<c r="{letters}{digits}"(?: (?:s|t|cm|vm|ph)="[^"<>]*")*\s*/?>'.encode())
+
+
+def _up_to(last: str, low: str, high: str) -> str:
+    """A pattern for the strings of ``low``..``high`` that sort, as numbers do, up to ``last``.
+
+    Shorter strings come first; among equal lengths, alphabetical order. Digit strings
+    start with 1-9, so this is numeric order for numbers and column order for letters.
+    """
+    first = "1" if low == "0" else low
+    alternatives = [f"[{first}-{high}][{low}-{high}]{{0,{len(last) - 2}}}"] if len(last) > 1 else []
+    for i, ch in enumerate(last):
+        below = first if i == 0 else low
+        if ch > below:
+            rest = len(last) - i - 1
+            alternatives.append(f"{last[:i]}[{below}-{chr(ord(ch) - 1)}][{low}-{high}]{{{rest}}}")
+    alternatives.append(last)
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+def _shared_strings(segment: bytes) -> int:
+    return (
+        segment.count(b"<si>")
+        + segment.count(b"<si ")
+        + len(_PREFIXED_SHARED_STRING.findall(segment))
+    )
+
+
+def _walk_cells(f: BinaryIO, info: zipfile.ZipInfo, name: str, lim: Limits) -> Finding | None:
+    """Place every cell as calamine does: a row or cell without a reference follows the last.
+
+    A cell whose reference names another row than its row tag counts at both, so
+    neither reading of such a file can reach further than measured here.
+    """
+    extent = _Extent(name)
+    row = column = 0
+    for segment in _segments(_unpacked(f, info)):
+        for m in _TAG.finditer(segment):
+            if not _ATTRIBUTES.fullmatch(m[2]):
+                return _damaged(info.filename, "has a cell tag unlike")
+            attributes = {k: v or w for k, v, w in _ATTRIBUTE.findall(m[2])}  # the last wins
+            ref = attributes.get(b"r")
+            if m[1] == b"row":
+                if ref is not None and not ref.isdigit():
+                    return _damaged(info.filename, f"has a row numbered '{_text(ref)}', unlike")
+                row, column = (int(ref) if ref else row + 1), 0
+                continue
+            cell_row = row
+            if ref is None:
+                column += 1
+            else:
+                cell = _CELL_NAME.fullmatch(ref)
+                if cell is None:
+                    return _damaged(info.filename, f"has a cell named '{_text(ref)}', unlike")
+                column, cell_row = _column(cell[1]), int(cell[2])
+            extent.cells += 1
+            extent.rows = max(extent.rows, row, cell_row)
+            extent.columns = max(extent.columns, column)
+            if extent.over(lim):
+                return extent.over(lim)
+    return None
+
+
+def _unpacked(f: BinaryIO, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A part's bytes, unpacked from the file in chunks, never beyond its declared size.
+
+    The zip library would stop at the declared size; calamine's zip reader trusts the
+    compressed size and unpacks whatever it holds. So the real size is measured here,
+    and the checksum compared, before calamine is let near the file.
+    """
+    f.seek(info.header_offset)
+    magic, name_length, extra_length = _LOCAL_HEADER.unpack(f.read(_LOCAL_HEADER.size))
+    if magic != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"part {info.filename} does not start where the directory says")
+    f.seek(info.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
+    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    left, produced, crc = info.compress_size, 0, 0
+    while left > 0:
+        packed = f.read(min(left, 1 << 16))
+        if not packed:
+            raise zipfile.BadZipFile(f"part {info.filename} is cut off")
+        left -= len(packed)
+        data = inflater.decompress(packed, _CHUNK) if inflater else packed
+        while data:
+            produced += len(data)
+            if produced > info.file_size:
+                raise _Oversized(info.filename)
+            crc = zlib.crc32(data, crc)
+            yield data
+            data = inflater.decompress(inflater.unconsumed_tail, _CHUNK) if inflater else b""
+    if inflater:
+        data = inflater.flush()
+        produced += len(data)
+        if produced > info.file_size:
+            raise _Oversized(info.filename)
+        crc = zlib.crc32(data, crc)
+        yield data
+    if produced != info.file_size or crc != info.CRC:
+        raise zipfile.BadZipFile(f"part {info.filename} is damaged (size or checksum differ)")
+
+
+def _segments(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Unpacked chunks re-cut so that no tag is split between two segments."""
+    tail = b""
+    for chunk in chunks:
+        buffer = tail + chunk
+        cut = buffer.rfind(b"<")
+        if cut < 0 or buffer.find(b">", cut) >= 0:  # the last tag is complete: text may follow
+            tail = b""
+            yield buffer
+            continue
+        tail = buffer[cut:]
+        if len(tail) > MAX_TAG_BYTES:
+            raise _TagTooLong
+        if cut:
+            yield buffer[:cut]
+    if tail:
+        yield tail
+
+
+def _column(letters: bytes | str) -> int:
+    text = letters.decode("ascii") if isinstance(letters, bytes) else letters
+    return column_index_from_string(text.upper())
+
+
+def _text(raw: bytes) -> str:
+    return raw[:40].decode("utf-8", "replace")
 
 
 def _peek(archive: zipfile.ZipFile, name: str, size: int) -> bytes:
     with archive.open(name) as f:
         return f.read(size)
+
+
+# --- findings --------------------------------------------------------------------
+
+
+def _too_large(sheet: str, rows: int, columns: int, cells: int, lim: Limits) -> Finding:
+    """A sheet beyond the limits: reached row and column as the focal point would find them."""
+    letters = get_column_letter(min(max(columns, 1), 18_278))  # ZZZ: three letters at most
+    counted = f" and holds {cells:,} cells" if cells > lim.max_cells_per_sheet else ""
+    return file_error(
+        "file_sheet_too_large",
+        f"Sheet '{sheet}' reaches row {rows:,} and column {letters}{counted}; "
+        f"at most {lim.max_rows_per_sheet:,} rows, {lim.max_columns_per_sheet} columns and "
+        f"{lim.max_cells_per_sheet:,} cells are accepted. Delete anything typed or formatted far "
+        "below or to the right of the data.",
+        f"{letters}{rows}",
+    )
+
+
+def _too_many_texts(part: str, lim: Limits) -> Finding:
+    return file_error(
+        "file_too_many_texts",
+        f"The workbook holds more than {lim.max_cells_per_sheet:,} different texts, more than "
+        "a return's sheets can hold. Please send the template filled with the return's data "
+        "only.",
+        part,
+    )
+
+
+def _xml_declarations(part: str) -> Finding:
+    return file_error(
+        "file_xml_entities",
+        f"Part {part} of the workbook declares XML entities or a document type, which no "
+        "spreadsheet program writes and which can make a reader expand a few bytes into "
+        "gigabytes. The file was refused unread. " + SAVE_AS_XLSX,
+        part,
+    )
+
+
+def _damaged(part: str, what: str) -> Finding:
+    return file_error(
+        "file_unreadable",
+        f"Part {part} of the workbook {what} what spreadsheet programs write; the file is "
+        "damaged or was not made by one. " + SAVE_AS_XLSX,
+        part,
+    )
 
 
 def _ole2_finding(path: Path, ext: str) -> Finding:
@@ -299,11 +728,14 @@ def _ods(name: str) -> Finding:
     )
 
 
-def _not_xlsx(name: str) -> Finding:
+def _not_xlsx(name: str, head: bytes = b"") -> Finding:
+    kind = _kind(head)
+    what = (
+        f"it is {kind}, renamed" if kind else "it may be another kind of file renamed, or damaged"
+    )
     return file_error(
         "file_not_xlsx",
-        "The file is named .xlsx but is not an Excel workbook (it may be another kind of file "
-        "renamed, or damaged). " + SAVE_AS_XLSX,
+        f"The file is named .xlsx but is not an Excel workbook ({what}). " + SAVE_AS_XLSX,
         name,
     )
 

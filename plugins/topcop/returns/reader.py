@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook
+from openpyxl.utils import get_column_letter
+from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from topcop import config
 from topcop.findings import ERROR, WARNING, Finding, file_error, has_errors
 from topcop.periods import Period, PeriodError
-from topcop.returns.inspect import inspect_file
+from topcop.returns.inspect import inspect_file, looks_utf16
 from topcop.returns.model import (
     COLUMNS,
     DATA_SHEETS,
@@ -47,9 +48,15 @@ CSV_NAME = re.compile(
 )
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMBER_DECIMAL_COMMA = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
+# Digits grouped by thousands with a space (also no-break, narrow no-break and thin spaces).
+_GROUP_SPACE = "[ \u00a0\u202f\u2009]"
+_GROUPED = rf"[+-]?\d{{1,3}}(?:{_GROUP_SPACE}\d{{3}})+(?:\.\d+)?"
+_GROUPED_DECIMAL_COMMA = rf"[+-]?\d{{1,3}}(?:{_GROUP_SPACE}\d{{3}})+(?:[.,]\d+)?"
+_COMMA_GROUP = re.compile(r"[+-]?\d{1,3},\d{3}")
 _ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _DOTTED_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}"  # 15.08.2026, as the region's systems write dates
 _DATE_FIELDS = frozenset({"submission_date"})
+HEADER_SEARCH_ROWS = 10  # how far down a pushed-down header is looked for
 
 NUMBER_HINT = (
     "Enter digits only, with a dot for decimals (for example 1250.5); units and notes go in "
@@ -106,17 +113,22 @@ def _load_sheets(path: Path, findings: list[Finding]) -> dict[str, list[list[Any
     try:
         with CalamineWorkbook.from_path(str(path)) as wb:
             available = {name.strip().lower(): name for name in wb.sheet_names}
+            hidden = {m.name for m in wb.sheets_metadata if m.visible != SheetVisibleEnum.Visible}
             for name in DATA_SHEETS:
                 actual = name if name in wb.sheet_names else available.get(name)
                 if actual is None:
                     continue
                 sheet = wb.get_sheet_by_name(actual)
+                # inspect_file has measured the sheet already; this guards a reader bug there.
                 if (
                     sheet.height - 1 > lim.max_rows_per_sheet
                     or sheet.width > lim.max_columns_per_sheet
                 ):
                     findings.append(_too_large(name, sheet.height, sheet.width, lim))
                     return None
+                if actual in hidden:
+                    findings.append(_hidden(name))
+                findings.extend(_merged(name, sheet.merged_cell_ranges or []))
                 sheets[name] = sheet.to_python(skip_empty_area=False)
     except BaseException as e:
         # calamine reports a Rust panic on a malformed file as a BaseException.
@@ -214,10 +226,6 @@ def _read_csv(path: Path, result: ReturnFile) -> None:
     if parsed is None:
         return
     records, lines = parsed
-    if len(records) - 1 > config.limits().max_rows_per_sheet:
-        width = max(map(len, records), default=0)
-        result.findings.append(_too_large(dataset, len(records), width, config.limits()))
-        return
     # Semicolon-separated files come from locales that write decimals with a comma.
     table = _table(dataset, records, lines, result.findings, decimal_comma=separator == ";")
     setattr(result, dataset, table)
@@ -233,7 +241,14 @@ def _csv_period(m: re.Match[str] | None) -> str | None:
 
 
 def _decode(raw: bytes, findings: list[Finding]) -> str | None:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """UTF-8, with or without a byte-order mark; anything else is refused, naming what it is.
+
+    A file in a Windows code page is not decoded by guessing: Romanian text in
+    Windows-1250 and Russian text in KOI8-R both decode "successfully" as Windows-1251,
+    into wrong letters nobody would notice in the warehouse. Saving as UTF-8 costs the
+    focal point a minute.
+    """
+    if looks_utf16(raw[:512]):
         findings.append(
             file_error(
                 "file_encoding",
@@ -251,7 +266,7 @@ def _decode(raw: bytes, findings: list[Finding]) -> str | None:
             file_error(
                 "file_encoding",
                 f"The CSV file is not UTF-8 text (first unreadable character on line {line}); it "
-                "was probably saved in a local code page. Save it as 'CSV UTF-8 (Comma "
+                f"was probably saved in {_code_page(raw)}. Save it as 'CSV UTF-8 (Comma "
                 "delimited)' and send it again.",
                 f"line {line}",
             )
@@ -259,28 +274,45 @@ def _decode(raw: bytes, findings: list[Finding]) -> str | None:
         return None
 
 
+def _code_page(raw: bytes) -> str:
+    """Name the likely code page only when its letters say so: Cyrillic text in Windows-1251."""
+    try:
+        text = raw.decode("cp1251")
+    except UnicodeDecodeError:
+        return "a local code page"
+    foreign = [c for c in text if ord(c) > 127 and c.isalpha()]
+    cyrillic = sum("\u0400" <= c <= "\u04ff" for c in foreign)
+    if foreign and cyrillic >= 0.9 * len(foreign):
+        return "the Windows-1251 (Cyrillic) code page"
+    return "a local code page"
+
+
 def _parse_csv(
     text: str, separator: str, dataset: str, findings: list[Finding]
 ) -> tuple[list[list[str]], list[int]] | None:
     """Records and the file line each starts on (a quoted value may span lines)."""
+    lim = config.limits()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     records: list[list[str]] = []
     lines: list[int] = []
-    lines_read = 0
+    lines_read = cells = 0
     try:
         for record in reader:
             # A record starts on the line after the previous one ended (blank lines are records).
             lines.append(lines_read + 1)
             records.append(record)
             lines_read = reader.line_num
+            cells += len(record)
+            # Stop at the first record over a limit: memory stays bounded by the limits.
+            if (
+                len(records) - 1 > lim.max_rows_per_sheet
+                or len(record) > lim.max_columns_per_sheet
+                or cells > lim.max_cells_per_sheet
+            ):
+                findings.append(_too_large(dataset, len(records), len(record), lim))
+                return None
     except csv.Error as e:
-        findings.append(
-            file_error(
-                "file_unreadable",
-                f"The CSV file cannot be read near line {reader.line_num + 1}: {e}.",
-                str(e),
-            )
-        )
+        findings.append(_csv_error(e, reader.line_num + 1))
         return None
     header = len(records[0]) if records else 0
     for record, line in zip(records[1:], lines[1:], strict=True):
@@ -293,6 +325,21 @@ def _parse_csv(
                 )
             )  # fmt: skip
     return records, lines
+
+
+def _csv_error(error: csv.Error, line: int) -> Finding:
+    if "field larger than field limit" in str(error):
+        # The csv module refuses values over 131,072 characters, far over any text limit.
+        return file_error(
+            "file_unreadable",
+            f"A value starting near line {line} runs over {csv.field_size_limit():,} "
+            f"characters; a text in a return has at most {config.limits().max_text_length:,}. "
+            "A double quote is probably not closed: check the quotes around that line.",
+            str(error),
+        )
+    return file_error(
+        "file_unreadable", f"The CSV file cannot be read near line {line}: {error}.", str(error)
+    )
 
 
 def _separator(text: str, dataset: str) -> str:
@@ -330,6 +377,8 @@ def _table(
         )  # fmt: skip
         return None
     positions = _header_positions(sheet, cells[0], columns, findings)
+    if len(positions) < len(columns):
+        findings.extend(_header_below(sheet, cells, numbers, columns, len(positions)))
     data = list(cells[1:])
     width = max(map(len, data), default=0)
     if any(len(row) != width for row in data):  # CSV records may be short
@@ -400,6 +449,29 @@ def _header_positions(
     return positions
 
 
+def _header_below(
+    sheet: str,
+    cells: Sequence[Sequence[Any]],
+    numbers: Sequence[int],
+    columns: dict[str, str],
+    in_first_row: int,
+) -> list[Finding]:
+    """A header pushed down by a title row: say where it is rather than only what is missing."""
+    for row, number in zip(
+        cells[1:HEADER_SEARCH_ROWS], numbers[1:HEADER_SEARCH_ROWS], strict=False
+    ):
+        names = {_text(v).lower() for v in row} & set(columns)
+        if len(names) > max(in_first_row, len(columns) // 2):
+            return [
+                Finding(
+                    sheet, number, None, None, "header_not_first_row", ERROR,
+                    f"The column names are in row {number}, not in row 1. Delete the rows above "
+                    "them so that the header is the first row, as in the template.",
+                )
+            ]  # fmt: skip
+    return []
+
+
 def _clean(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Strip text once per column and make empty text None; also each value's Python type."""
     values = raw.to_numpy(dtype=object, copy=True)
@@ -437,6 +509,9 @@ def _numbers(
     is_number = kind.isin([float, int])
     out[is_number] = values[is_number].astype(float)
     text = values[kind.eq(str)].astype(object)
+    # "1 234 567" (digits grouped by spaces, as the region's locales show them) is one number.
+    grouped = text.str.fullmatch(_GROUPED_DECIMAL_COMMA if decimal_comma else _GROUPED)
+    text[grouped] = text[grouped].str.replace(_GROUP_SPACE, "", regex=True)
     good = text.str.fullmatch(_NUMBER_DECIMAL_COMMA if decimal_comma else _NUMBER)
     parsed = text[good].str.replace(",", ".", regex=False).astype(float)
     parsed = parsed[parsed.abs().lt(float("inf"))]
@@ -444,13 +519,24 @@ def _numbers(
     bad = values.index[~is_number & ~kind.eq(NoneType)].difference(parsed.index)
     for i in bad:
         value = values[i]
-        findings.append(
-            Finding(
-                sheet, int(rows[i]), column, value, "type_number", ERROR,
-                f"{_quoted(value)} is not a number. {NUMBER_HINT}",
-            )
-        )  # fmt: skip
+        findings.append(_not_a_number(sheet, int(rows[i]), column, value, decimal_comma))
     return out
+
+
+def _not_a_number(sheet: str, row: int, column: str, value: Any, decimal_comma: bool) -> Finding:
+    text = value.strip() if isinstance(value, str) else None
+    if text and not decimal_comma and _COMMA_GROUP.fullmatch(text):
+        # "1,234": a thousand and more to one locale, one and a bit to the region's own.
+        whole, decimal = text.replace(",", ""), text.replace(",", ".")
+        return Finding(
+            sheet, row, column, value, "type_number_ambiguous", ERROR,
+            f"'{value}' could be {whole} (comma separating thousands) or {decimal} (comma as "
+            f"decimal mark). Write {whole} or {decimal}: digits only, a dot for decimals.",
+        )  # fmt: skip
+    return Finding(
+        sheet, row, column, value, "type_number", ERROR,
+        f"{_quoted(value)} is not a number. {NUMBER_HINT}",
+    )  # fmt: skip
 
 
 def _dates(
@@ -527,13 +613,40 @@ def _quoted(value: Any) -> str:
     return f"'{value}'" if isinstance(value, str) else _text(value) or repr(value)
 
 
-def _too_large(sheet: str, height: int, width: int, lim: config.Limits) -> Finding:
+def _hidden(sheet: str) -> Finding:
+    # The figures are where the contract puts them, so they are read; but whoever sent
+    # the file may not have seen them.
+    return Finding(
+        sheet, None, None, sheet, "sheet_hidden", WARNING,
+        f"The sheet '{sheet}' is hidden in the workbook. Its figures were read as usual; "
+        "please check that they are the ones you meant to send.",
+    )  # fmt: skip
+
+
+def _merged(sheet: str, ranges: list[tuple[tuple[int, int], tuple[int, int]]]) -> list[Finding]:
+    findings = []
+    for (top, left), (bottom, right) in ranges:
+        first = f"{get_column_letter(left + 1)}{top + 1}"
+        area = f"{first}:{get_column_letter(right + 1)}{bottom + 1}"
+        findings.append(
+            Finding(
+                sheet, top + 1, None, area, "cells_merged", WARNING,
+                f"Cells {area} are merged: only {first} holds a value and the others are read "
+                "as empty. Unmerge them and fill every cell.",
+            )
+        )  # fmt: skip
+    return findings
+
+
+def _too_large(sheet: str, rows: int, columns: int, lim: config.Limits) -> Finding:
+    """A table past a limit; for a CSV file, counted up to the first line past it."""
     return file_error(
         "file_sheet_too_large",
-        f"Sheet '{sheet}' has {height:,} rows and {width} columns; at most "
-        f"{lim.max_rows_per_sheet:,} rows and {lim.max_columns_per_sheet} columns are accepted. "
-        "Delete anything typed far below or to the right of the data.",
-        f"{height} x {width}",
+        f"'{sheet}' goes past the limits at row {rows:,} ({columns} values in that row); at "
+        f"most {lim.max_rows_per_sheet:,} rows, {lim.max_columns_per_sheet} columns and "
+        f"{lim.max_cells_per_sheet:,} values in all are accepted. Delete anything typed far "
+        "below or to the right of the data.",
+        f"row {rows}",
     )
 
 

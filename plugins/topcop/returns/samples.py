@@ -110,12 +110,16 @@ def sample_content(country: str, period: str, *, seed: int, seizure_rows: int = 
         country=country,
         period=p.code,
         metadata=metadata,
-        indicators=_indicators(lists, rng, scale),
+        indicators=_indicators(lists, rng, scale, random.Random(f"levels|{country}")),
         seizures=_seizures(lists, rng, country, p, seizure_rows),
     )
 
 
-def _indicators(lists: Codelists, rng: random.Random, scale: float) -> list[dict[str, Any]]:
+def _indicators(
+    lists: Codelists, rng: random.Random, scale: float, levels: random.Random
+) -> list[dict[str, Any]]:
+    """``levels`` draws each country's usual figures (the same every period and seed);
+    ``rng`` the period's own variation around them, so a country's history is plausible."""
     rows = [
         {**keys, "value": None, "obs_status": "A", "conf_status": "F", "comment": None}
         for keys in prefilled_indicator_rows(lists)
@@ -126,7 +130,8 @@ def _indicators(lists: Codelists, rng: random.Random, scale: float) -> list[dict
             [r for r in rows if r["crime_area"] == crime_area],
             lists,
             rng,
-            scale * rng.uniform(0.3, 2),
+            scale * levels.uniform(0.3, 2),
+            levels,
         )
         if crime_area in restricted:
             for r in rows:
@@ -151,22 +156,31 @@ def _indicators(lists: Codelists, rng: random.Random, scale: float) -> list[dict
 
 
 def _fill_crime_area(
-    rows: list[dict[str, Any]], lists: Codelists, rng: random.Random, scale: float
+    rows: list[dict[str, Any]],
+    lists: Codelists,
+    rng: random.Random,
+    scale: float,
+    levels: random.Random,
 ) -> None:
-    """Values for one crime area: totals equal their breakdowns and the justice chain narrows."""
+    """Values for one crime area: totals equal their breakdowns and the justice chain narrows.
+
+    Each figure is the country's usual level (``levels``) give or take 15% (``rng``).
+    """
     previous_step: int | None = None
     for r in sorted(rows, key=lambda r: lists.indicators[r["indicator"]].justice_chain_step or 0):
         if r["breakdown"] is not None:
             continue  # filled together with its total
         indicator = lists.indicators[r["indicator"]]
+        usual = levels.uniform(0, 1)  # drawn for every figure, so levels stay in step
+        vary = rng.uniform(0.85, 1.15)
         if not indicator.whole_number:
             # Whole euros when split over breakdowns, so the parts add up exactly.
-            amount = rng.uniform(0, 800_000) * scale
+            amount = usual * 800_000 * scale * vary
             r["value"] = float(int(amount)) if indicator.breakdowns else round(amount, 2)
         elif indicator.justice_chain_step is not None and previous_step is not None:
-            r["value"] = rng.randint(0, previous_step)
+            r["value"] = min(previous_step, round(usual * previous_step * vary))
         else:
-            r["value"] = rng.randint(0, max(1, int(40 * scale)))
+            r["value"] = round(usual * max(1, int(40 * scale)) * vary)
         if indicator.justice_chain_step is not None:
             previous_step = r["value"]
         parts = [b for b in rows if b["indicator"] == r["indicator"] and b["breakdown"]]
@@ -175,7 +189,7 @@ def _fill_crime_area(
             share = (
                 remaining
                 if i == len(parts) - 1
-                else type(remaining)(rng.randint(0, int(remaining)))
+                else type(remaining)(round(remaining * levels.uniform(0, 1)))
             )
             part["value"] = share
             remaining -= share
@@ -254,7 +268,8 @@ def _write_indicators(ws: Any, rows: list[dict[str, Any]]) -> None:
     for i, row in enumerate(rows):
         _check_columns(row, columns, "indicators")
         for col, name in enumerate(columns, start=1):
-            cell = ws.cell(i + 2, col, row.get(name))
+            cell = ws.cell(i + 2, col)
+            cell.value = row.get(name)  # ws.cell(r, c, None) would keep the template's value
             if i >= prefilled:
                 cell._style = copy(ws.cell(2, col)._style)  # same protection as the template's rows
     for r in range(len(rows) + 2, prefilled + 2):  # the sample dropped prefilled rows
