@@ -28,6 +28,10 @@ test: $(STAMP)
 airflow: $(STAMP)
 	$(VENV)/bin/topcop airflow standalone
 
+## bench: every stage timed beside naive and bare baselines, growth plot, Airflow backfill (var/bench; BENCH_SIZES=1000,10000 for a quick check)
+bench: $(STAMP)
+	$(PY) -m bench
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
