@@ -75,13 +75,21 @@ class LocalLanding:
         if area not in ("archive", "quarantine"):
             raise ValueError(f"files leave the inbox only to archive or quarantine, not {area}")
         source, target = self._inbox_path(item), self.area(item.reporting_unit, area) / name
-        if target.exists():
-            # Same stored name means same arrival, name and hash: the very file was kept already.
-            if not filecmp.cmp(source, target, shallow=False):
-                raise FileExistsError(f"{target} exists with other content; refusing to overwrite")
-            source.unlink()
-        else:
-            os.replace(source, target)
+        try:
+            if target.exists():
+                # Same stored name means same arrival, name and hash: the very file was kept already.
+                if not filecmp.cmp(source, target, shallow=False):
+                    raise FileExistsError(
+                        f"{target} exists with other content; refusing to overwrite"
+                    )
+                source.unlink()
+            else:
+                os.replace(source, target)
+        except FileNotFoundError:
+            # Two runs took the same file: the other one moved it first. The stored
+            # name carries the content hash, so a target by that name is this file.
+            if not target.exists():
+                raise
         return f"{item.reporting_unit}/{area}/{name}"
 
     def exists(self, reporting_unit: str, area: str, name: str) -> bool:

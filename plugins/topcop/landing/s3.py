@@ -5,6 +5,13 @@ through the Airflow Amazon provider's ``S3Hook`` and the ``topcop_s3``
 connection, so credentials and the endpoint URL live in Airflow, not here.
 Keys are checked before anything is downloaded: a key with a path in it, or an
 object over the size limit, is never fetched.
+
+Two ingest runs may take the same file at once (Airflow's ``max_active_runs`` is
+not a lock), so each step says plainly what the other run did: an object gone
+from the inbox is ``FileNotFoundError``, as on local folders; a receipt name
+already taken is ``FileExistsError``, decided by S3 itself with a conditional
+write (``If-None-Match: *``), not by a check before the write; a file the other
+run already moved counts as moved.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import os
 from datetime import UTC
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from topcop import config
 from topcop.landing.base import AREAS, InboxFile
@@ -20,6 +28,17 @@ from topcop.landing.base import AREAS, InboxFile
 
 class UnsafeKey(ValueError):
     """An object key or size that must not be downloaded."""
+
+
+# S3 error codes: the object is not there; a conditional write found the key taken
+# (or another conditional write to it under way).
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+_TAKEN = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
+
+
+def _error_code(error: Exception) -> str | None:
+    response: Any = getattr(error, "response", None)
+    return str(response.get("Error", {}).get("Code")) if isinstance(response, dict) else None
 
 
 def bucket_pattern() -> str:
@@ -91,14 +110,25 @@ class S3Landing:
             raise FileNotFoundError(f"s3://{bucket}/{key} is gone")
         check_key(item.name, int(head["ContentLength"]))  # it may have been replaced since listing
         destination.parent.mkdir(parents=True, exist_ok=True)
-        self.hook.get_conn().download_file(bucket, key, str(destination))
+        try:
+            self.hook.get_conn().download_file(bucket, key, str(destination))
+        except Exception as error:
+            if _error_code(error) in _MISSING:  # moved by another run since the check above
+                raise FileNotFoundError(f"s3://{bucket}/{key} is gone") from error
+            raise
         return destination
 
     def put(self, reporting_unit: str, area: str, name: str, data: bytes) -> str:
         bucket, key = self.bucket(reporting_unit), self._key(area, name)
-        if self.hook.head_object(key=key, bucket_name=bucket) is not None:
-            raise FileExistsError(f"s3://{bucket}/{key} exists; refusing to overwrite")
-        self.hook.load_bytes(data, key=key, bucket_name=bucket, replace=False)
+        try:
+            # Conditional write: two runs writing the same receipt name cannot both succeed.
+            self.hook.get_conn().put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+        except Exception as error:
+            if _error_code(error) in _TAKEN:
+                raise FileExistsError(
+                    f"s3://{bucket}/{key} exists; refusing to overwrite"
+                ) from None
+            raise
         return f"{reporting_unit}/{key}"
 
     def move(self, item: InboxFile, area: str, name: str) -> str:
@@ -108,13 +138,20 @@ class S3Landing:
         bucket = self.bucket(item.reporting_unit)
         source, target = self._key("inbox", item.name), self._key(area, name)
         if self.hook.head_object(key=target, bucket_name=bucket) is None:
-            self.hook.copy_object(
-                source_bucket_key=source,
-                dest_bucket_key=target,
-                source_bucket_name=bucket,
-                dest_bucket_name=bucket,
-            )
-        self.hook.delete_objects(bucket=bucket, keys=[source])
+            try:
+                self.hook.copy_object(
+                    source_bucket_key=source,
+                    dest_bucket_key=target,
+                    source_bucket_name=bucket,
+                    dest_bucket_name=bucket,
+                )
+            except Exception as error:
+                # Another run moved this very file in between: the stored name carries
+                # the content hash, so the target it left is this file.
+                moved = self.hook.head_object(key=target, bucket_name=bucket) is not None
+                if _error_code(error) not in _MISSING or not moved:
+                    raise
+        self.hook.delete_objects(bucket=bucket, keys=[source])  # a key already gone is no error
         return f"{item.reporting_unit}/{target}"
 
     def exists(self, reporting_unit: str, area: str, name: str) -> bool:
