@@ -61,9 +61,19 @@ def topcop_ingest():
 
         return str(build())
 
+    @task
+    def every_file_processed() -> None:
+        """Runs only when every file was processed: a file left waiting fails the whole run.
+
+        The other closing tasks run whatever happened (all_done), and a run is judged
+        by its last tasks, so without this one a run whose files could not be taken
+        (warehouse or landing store unreachable) would end green.
+        """
+
     processed = process_return.expand(ref=list_returns())
     announce_new_data(processed)
     processed >> build_data_docs()
+    processed >> every_file_processed()
 
 
 topcop_ingest()

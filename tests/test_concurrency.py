@@ -43,7 +43,7 @@ PERIODS = ("2025-Q4", "2026-Q1")
 # How a run fails today on a file the other run took first: its fetch finds the file
 # gone, or its receipt's name was taken in between. The ingest change the two xfail
 # tests below stand for turns both into outcomes; then this set becomes empty.
-RACE_ERRORS_BEFORE_INGEST_CHANGE = {"FileNotFoundError", "FileExistsError"}
+RACE_ERRORS_BEFORE_INGEST_CHANGE: set[str] = set()
 NEEDS_INGEST_CHANGE = "needs ingest change: a file another run took is 'gone', not an error"
 
 
@@ -165,7 +165,6 @@ def test_two_runs_at_once_load_every_file_exactly_once(setting, tmp_path: Path) 
     assert failures <= RACE_ERRORS_BEFORE_INGEST_CHANGE, [o for o in outcomes if "error" in o]
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_INGEST_CHANGE)
 def test_a_file_the_other_run_took_meanwhile_is_gone_not_a_failure(setting, tmp_path: Path) -> None:
     """Run B lists the inboxes, run A takes every file, then B gets to them."""
     var, url = setting
@@ -195,10 +194,6 @@ def test_a_file_the_other_run_took_meanwhile_is_gone_not_a_failure(setting, tmp_
     assert all(len(s) == 1 for s in receipt_statuses(landing).values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs ingest change: a receipt name taken meanwhile is retried under the next number",
-)
 def test_two_runs_taking_one_file_both_keep_their_receipts(
     s3_landing_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -323,14 +323,12 @@ def test_unreachable_warehouse_is_retried_then_alerted_and_the_file_stays(
     assert run.processed == []
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_DAG_CHANGE)
 def test_a_run_whose_file_could_not_be_processed_is_failed(
     unreachable_warehouse_run: FailedRun,
 ) -> None:
     assert unreachable_warehouse_run.state == "failed"
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_ALERTS_CHANGE)
 def test_stewards_are_emailed_although_the_warehouse_is_down(
     unreachable_warehouse_run: FailedRun,
 ) -> None:

@@ -196,7 +196,6 @@ def test_the_warehouse_connections_password_is_masked_once_resolved(monkeypatch)
     assert _masked(password)
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_ENGINE_CHANGE)
 def test_a_password_in_the_warehouse_url_is_masked_once_resolved(monkeypatch) -> None:
     import airflow.sdk  # noqa: F401 - as inside a task: Airflow is loaded
 

@@ -79,16 +79,7 @@ def alert_stewards(
     subject = subject[:MAX_SUBJECT]
     if key is not None and _already_sent(engine, key):
         return None
-    log.warning("TOPCOP ALERT [%s] %s\n%s", kind, subject, body)
-    recipients, configured = steward_emails(), smtp_configured()
-    channel = "log"
-    if recipients and configured:
-        _send_email(subject, body, recipients)
-        channel = "email"
-    elif recipients or configured:
-        log.warning(
-            "alert not emailed: set both the %s connection and %s", SMTP_CONN_ID, STEWARD_EMAILS_ENV
-        )
+    channel, recipients = _notify(subject, body, kind)
     alert_id = uuid.uuid4().hex
     with engine.begin() as conn:
         # Two runs racing on one key: the first row stands, the second is dropped.
@@ -133,9 +124,32 @@ def alert_task_failure(context: dict[str, Any]) -> None:
 
         engine = warehouse_engine()
         migrate(engine)
+    except Exception:
+        # The warehouse may be what failed: the stewards hear of it all the same.
+        log.exception("TOPCOP ALERT not stored: the warehouse is unreachable")
+        try:
+            _notify(subject, body, "task_failed")
+        except Exception:
+            log.exception("TOPCOP ALERT not sent: %s", subject)
+        return
+    try:
         alert_stewards(engine, subject, body, kind="task_failed")
     except Exception:
         log.exception("TOPCOP ALERT not stored or sent: %s", subject)
+
+
+def _notify(subject: str, body: str, kind: str) -> tuple[str, list[str]]:
+    """Log one alert and email it when mail is set up; the channel used and its recipients."""
+    log.warning("TOPCOP ALERT [%s] %s\n%s", kind, subject, body)
+    recipients, configured = steward_emails(), smtp_configured()
+    if recipients and configured:
+        _send_email(subject, body, recipients)
+        return "email", recipients
+    if recipients or configured:
+        log.warning(
+            "alert not emailed: set both the %s connection and %s", SMTP_CONN_ID, STEWARD_EMAILS_ENV
+        )
+    return "log", recipients
 
 
 def _already_sent(engine: Engine, key: str) -> bool:

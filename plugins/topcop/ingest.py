@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 200
 LOADED = ("accepted", "accepted_with_warnings")
+GONE = "gone"  # another run took the file between listing and fetching: nothing to do
 RECEIPT_FORMATS = (".json", ".xlsx")
 
 
@@ -157,7 +158,13 @@ def process_return(
         checked = refused_unread(item, local)
         sha256, size = None, item.size
         if checked is None:  # admitted: fetched and checked
-            landing.fetch(item, local)
+            try:
+                landing.fetch(item, local)
+            except FileNotFoundError:
+                # Listed, then taken by another run (max_active_runs is no lock): that
+                # run loads it and writes its receipt; this one has nothing to add.
+                log.info("%s/%s: gone from the inbox, taken by another run", unit, item.name)
+                return _gone(item)
             sha256, size = sha256_of(local), local.stat().st_size
             checked = check_return(local, reporting_unit=unit, today=today, engine=engine)
         ret, findings = checked.ret, checked.findings
@@ -240,6 +247,22 @@ def process_return(
     )
 
 
+def _gone(item: InboxFile) -> IngestResult:
+    return IngestResult(
+        reporting_unit=item.reporting_unit,
+        file_name=item.name,
+        status=GONE,
+        revision=None,
+        period=None,
+        indicator_rows=0,
+        seizure_rows=0,
+        errors=0,
+        warnings=0,
+        location="",
+        receipt="",
+    )
+
+
 def _write_receipt(landing: Landing, receipt: Receipt) -> tuple[str, str]:
     """Write the receipt, JSON and workbook, under a name no earlier receipt has.
 
@@ -250,12 +273,16 @@ def _write_receipt(landing: Landing, receipt: Receipt) -> tuple[str, str]:
     """
     unit, base = receipt.reporting_unit, receipt.stored_name
     name, n = base, 1
-    while any(landing.exists(unit, "receipts", f"{name}{ext}") for ext in RECEIPT_FORMATS):
+    while True:
+        if not any(landing.exists(unit, "receipts", f"{name}{ext}") for ext in RECEIPT_FORMATS):
+            try:
+                location = landing.put(unit, "receipts", f"{name}.json", receipt.to_json())
+                landing.put(unit, "receipts", f"{name}.xlsx", receipt.to_xlsx())
+                return location, name
+            except FileExistsError:
+                pass  # another run processing the same arrival took this name meanwhile
         n += 1
         name = f"{base}.{n}"
-    location = landing.put(unit, "receipts", f"{name}.json", receipt.to_json())
-    landing.put(unit, "receipts", f"{name}.xlsx", receipt.to_xlsx())
-    return location, name
 
 
 def _text(value: Any) -> str | None:

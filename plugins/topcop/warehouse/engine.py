@@ -19,9 +19,11 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from topcop import config
 
@@ -35,11 +37,31 @@ def warehouse_url() -> str:
     """The warehouse's SQLAlchemy URL: the environment, then Airflow, then embedded SQLite."""
     url = os.environ.get(URL_ENV)
     if url:
+        _mask_password(url)
         return url
     airflow_url = _airflow_connection_url()
     if airflow_url:
         return airflow_url
     return f"sqlite:///{config.var_dir() / 'warehouse.db'}"
+
+
+def _mask_password(url: str) -> None:
+    """Inside Airflow, hide the URL's password from task logs, as Airflow does for connections.
+
+    An ``AIRFLOW_CONN_*`` password is masked when a task fetches the connection; a
+    password in ``TOPCOP_WAREHOUSE_URL`` is not known to Airflow until it is told.
+    """
+    if "airflow.sdk" not in sys.modules:
+        return
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        return  # opening the engine reports the malformed URL, without the URL in the message
+    if password:
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(password)
+        mask_secret(quote_plus(password))  # as it is written inside the URL
 
 
 def warehouse_engine(url: str | None = None) -> Engine:
