@@ -253,7 +253,7 @@ def plot_growth(results: dict[str, Any], path: Path) -> None:
                 naive_seconds(e, "sqlite") if stage == "naive" else e["seconds"] for e in entries
             ]
             memory = [stage_memory(e) / MiB for e in entries]
-            colour = f"C{i % 10}"
+            colour = (*plt.get_cmap("tab10").colors, "black")[i]  # one per stage, both formats
             width = 2 if stage in OURS else 1
             g = grown[stage]
             ax_time.plot(sizes, seconds, styles[fmt], color=colour, marker="o", lw=width,
