@@ -17,7 +17,9 @@ from airflow.sdk import Asset
 log = logging.getLogger(__name__)
 
 # Updated whenever an ingest run loaded at least one return; report builds wait on it.
-WAREHOUSE = Asset(name="topcop_warehouse", uri="topcop://warehouse/returns")
+# The "x-" scheme marks a private URI: Airflow then skips looking for a provider's
+# URI normaliser, which would load every provider's metadata (about 0.15 s) at parse.
+WAREHOUSE = Asset(name="topcop_warehouse", uri="x-topcop://warehouse/returns")
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
@@ -47,7 +49,7 @@ def ingest_schedule():
     return [
         Asset(
             name="topcop_landing_events",
-            uri="topcop://landing/events",
+            uri="x-topcop://landing/events",
             watchers=[AssetWatcher(name="topcop_landing_sqs", trigger=trigger)],
         )
     ]
