@@ -49,7 +49,7 @@ NOT_NULL = "expect_column_values_to_not_be_null"
 BETWEEN = "expect_column_values_to_be_between"
 REGEX = "expect_column_values_to_match_regex"
 LENGTHS = "expect_column_value_lengths_to_be_between"
-PAIR = "expect_column_pair_values_to_be_in_set"
+PAIR = "expect_column_pair_values_to_be_in_codelist"
 
 Expected = list[tuple[str, int | None, str | None, str]]  # sheet, row, column, rule
 # metadata sheet: one field per row from row 2, in the template's order

@@ -171,7 +171,7 @@ def test_unit_not_matching_indicator():
     validation = validate(sample)
 
     assert where(validation) == [
-        ("indicators", number, "unit", "expect_column_pair_values_to_be_in_set", "error")
+        ("indicators", number, "unit", "expect_column_pair_values_to_be_in_codelist", "error")
     ]
     assert validation.findings[0].value == "EUR"
     assert "EUR is not the unit of OCG_IDENTIFIED" in validation.findings[0].message
@@ -269,7 +269,7 @@ def test_victims_identified_only_for_thb_and_cse():
     validation = validate(sample)
 
     assert where(validation) == [
-        ("indicators", number, "indicator", "expect_column_pair_values_to_be_in_set", "error")
+        ("indicators", number, "indicator", "expect_column_pair_values_to_be_in_codelist", "error")
     ]
     assert "not collected for crime area DRUGS_CCH" in validation.findings[0].message
 
@@ -282,7 +282,7 @@ def test_breakdown_the_indicator_does_not_have():
     validation = validate(sample)
 
     assert where(validation) == [
-        ("indicators", number, "breakdown", "expect_column_pair_values_to_be_in_set", "error")
+        ("indicators", number, "breakdown", "expect_column_pair_values_to_be_in_codelist", "error")
     ]
 
 
@@ -434,7 +434,7 @@ def test_pieces_for_a_commodity_weighed_is_only_the_unit_finding():
     validation = validate(sample)
 
     assert where(validation) == [
-        ("seizures", FIRST_ROW + 4, "unit", "expect_column_pair_values_to_be_in_set", "error")
+        ("seizures", FIRST_ROW + 4, "unit", "expect_column_pair_values_to_be_in_codelist", "error")
     ]
 
 
@@ -519,7 +519,7 @@ def test_commodity_unit_wrong():
     validation = validate(sample)
 
     assert where(validation) == [
-        ("seizures", FIRST_ROW, "unit", "expect_column_pair_values_to_be_in_set", "error")
+        ("seizures", FIRST_ROW, "unit", "expect_column_pair_values_to_be_in_codelist", "error")
     ]
     assert "PCS is not a unit for COCAINE" in validation.findings[0].message
 
