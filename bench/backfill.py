@@ -177,7 +177,7 @@ def _airflow_run(root: Path, files, codelists: Path, log) -> dict[str, Any]:
         tasks = json.loads(
             _airflow(env, "tasks", "states-for-dag-run", DAG_ID, RUN_ID, "--output", "json")
         )
-    processed = [t for t in tasks if t["task_id"] == "process_return"]
+    processed = [t for t in tasks if t["task_id"] == "process_returns"]
     if state != "success" or any(t["state"] != "success" for t in processed):
         raise RuntimeError(f"a task of the backfill run failed; see the logs in {root}/logs")
     durations = [_duration(t) for t in processed]

@@ -1,6 +1,8 @@
 """Pull returns from every focal point's landing bucket, validate, load, and answer with a receipt.
 
-Each file in a reporting unit's ``inbox/`` is one mapped task: read → validate
+Each file in a reporting unit's ``inbox/`` is one mapped task (past
+``TOPCOP_INGEST_MAX_TASKS`` files, as in a backfill, files are grouped so that
+no more tasks than that run): read → validate
 (Great Expectations suites in ``expectations/``) → load into the warehouse in
 one transaction → receipt in the unit's ``receipts/`` → file moved to
 ``archive/`` or ``quarantine/``. When anything new was loaded, the warehouse
@@ -26,33 +28,47 @@ from topcop.orchestration import DEFAULT_ARGS, START_DATE, WAREHOUSE, ingest_sch
 )
 def topcop_ingest():
     @task
-    def list_returns() -> list[dict]:
-        """Every file waiting in every unit's inbox (references only)."""
-        from topcop.ingest import pending_returns
+    def list_returns() -> list[list[dict]]:
+        """Every file waiting in every unit's inbox (references only), one group per task."""
+        from topcop.ingest import pending_batches
 
-        return pending_returns()
+        return pending_batches()
 
     # Airflow 3.3 drops the docstring of a mapped task, so its UI doc is given here.
     @task(
-        map_index_template="{{ return_file }}",
-        doc_md="One return end to end; a bad file ends in quarantine with a receipt, not as a "
-        "task failure. A failure here means the warehouse or the landing store is unreachable.",
+        map_index_template="{{ return_files }}",
+        doc_md="Returns end to end, one file after the other (usually one per task); a bad file "
+        "ends in quarantine with a receipt, not as a task failure. A failure here means the "
+        "warehouse or the landing store is unreachable.",
     )
-    def process_return(ref: dict) -> dict:
-        from topcop.ingest import process_return as process
+    def process_returns(refs: list[dict]) -> list[dict]:
+        from topcop.ingest import process_batch
 
-        get_current_context()["return_file"] = f"{ref['reporting_unit']}/{ref['name']}"
-        return process(ref).as_dict()
+        first = f"{refs[0]['reporting_unit']}/{refs[0]['name']}"
+        more = f" and {len(refs) - 1} more" if len(refs) > 1 else ""
+        get_current_context()["return_files"] = first + more
+        return [result.as_dict() for result in process_batch(refs)]
 
     @task(outlets=[WAREHOUSE], trigger_rule="all_done")
-    def announce_new_data(results: list[dict]) -> dict:
-        """Update the warehouse Asset when at least one return was loaded."""
+    def announce_new_data(batches: list[list[dict]]) -> dict:
+        """Update the warehouse Asset when at least one return was, or may have been, loaded.
+
+        A file ``gone`` from the inbox was taken by another run or by this task's
+        earlier try, which may have loaded it: a report rebuilt for nothing costs
+        less than one not rebuilt.
+        """
         from airflow.sdk.exceptions import AirflowSkipException
 
-        loaded = [r for r in results if r and r["status"] in ("accepted", "accepted_with_warnings")]
-        if not loaded:
+        results = [r for batch in batches if batch for r in batch if r]
+        loaded = [r for r in results if r["status"] in ("accepted", "accepted_with_warnings")]
+        gone = [r for r in results if r["status"] == "gone"]
+        if not loaded and not gone:
             raise AirflowSkipException("no new return was loaded")
-        return {"loaded": len(loaded), "periods": sorted({r["period"] for r in loaded})}
+        return {
+            "loaded": len(loaded),
+            "gone": len(gone),
+            "periods": sorted({r["period"] for r in loaded}),
+        }
 
     @task(trigger_rule="all_done")
     def build_data_docs() -> str:
@@ -70,7 +86,7 @@ def topcop_ingest():
         (warehouse or landing store unreachable) would end green.
         """
 
-    processed = process_return.expand(ref=list_returns())
+    processed = process_returns.expand(refs=list_returns())
     announce_new_data(processed)
     processed >> build_data_docs()
     processed >> every_file_processed()

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from topcop import config
 from topcop.demo import demo_plan, drop_files, make_files
+from topcop.ingest import pending_returns
 from topcop.landing import landing as configured_landing
 from topcop.periods import last_closed_periods
 
@@ -36,6 +37,8 @@ def backend(request, state):
         return "local", lambda plan, round_: drop_files(plan, round_, seizure_rows=15)
     env = request.getfixturevalue("s3_landing_env")
     client, prefix = env["client"], env["prefix"]
+    # Fewer tasks than files: the grouped path (as in a backfill) runs through Airflow too.
+    request.getfixturevalue("monkeypatch").setenv("TOPCOP_INGEST_MAX_TASKS", "3")
 
     def deliver(plan, round_):
         with tempfile.TemporaryDirectory() as tmp:
@@ -81,7 +84,10 @@ def test_demo_returns_through_ingest_and_report(state, dags, backend):
     landing = configured_landing()
 
     deliver(plan, 1)
-    _run(dags["topcop_ingest"])
+    waiting = len(pending_returns())
+    run = _run(dags["topcop_ingest"])
+    tasks = [ti for ti in run.get_task_instances() if ti.task_id == "process_returns"]
+    assert len(tasks) == min(waiting, config.ingest_max_tasks())
     with _warehouse().connect() as conn:
         first = _statuses(conn)
     assert first[("GE", f"GE_{latest}_draft.xlsx")][1] == "rejected"
@@ -148,7 +154,10 @@ def test_demo_returns_through_ingest_and_report(state, dags, backend):
 
     # Running the same deliveries again loads nothing new.
     deliver(plan, 1)
-    _run(dags["topcop_ingest"])
+    waiting = len(pending_returns())
+    run = _run(dags["topcop_ingest"])
+    tasks = [ti for ti in run.get_task_instances() if ti.task_id == "process_returns"]
+    assert len(tasks) == min(waiting, config.ingest_max_tasks())
     with _warehouse().connect() as conn:
         facts_before = conn.execute(text("SELECT COUNT(*) FROM indicator_fact")).scalar()
         again = conn.execute(text("SELECT status, COUNT(*) FROM submission GROUP BY status")).all()

@@ -216,3 +216,69 @@ def test_data_docs_render_every_processed_file_once(landing, warehouse):
     process(landing, warehouse)
     build_data_docs()
     assert len(list((site_dir() / "validations" / "metadata").rglob("*.html"))) == 3
+
+
+def _files(landing: LocalLanding, units: dict[str, int]) -> None:
+    for unit, count in units.items():
+        for n in range(count):
+            (landing.area(unit, "inbox") / f"{unit}_2026-Q1_part{n:02}.csv").write_text("x")
+
+
+@pytest.mark.parametrize(
+    ("units", "max_batches", "sizes"),
+    [
+        ({"GE": 3, "AM": 2}, 16, [1, 1, 1, 1, 1]),  # fewer files than tasks: one each
+        ({"GE": 3, "AM": 2}, 5, [1, 1, 1, 1, 1]),
+        ({"GE": 10, "AM": 7, "MD": 3}, 4, [5, 5, 5, 5]),
+        ({"GE": 10, "AM": 7, "MD": 4}, 4, [6, 6, 6, 3]),
+        ({}, 4, []),
+    ],
+)
+def test_waiting_files_are_grouped_into_at_most_the_task_limit(landing, units, max_batches, sizes):
+    from topcop.ingest import pending_batches, pending_returns
+
+    _files(landing, units)
+    batches = pending_batches(landing, max_batches=max_batches)
+    assert [len(b) for b in batches] == sizes
+    flat = [(r["reporting_unit"], r["name"]) for b in batches for r in b]
+    assert flat == sorted(flat)  # each unit's files together, in name order
+    assert sorted(flat) == sorted(
+        (r["reporting_unit"], r["name"]) for r in pending_returns(landing)
+    )
+
+
+def test_the_task_limit_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TOPCOP_INGEST_MAX_TASKS", "3")
+    assert config.ingest_max_tasks() == 3
+    monkeypatch.setenv("TOPCOP_INGEST_MAX_TASKS", "0")
+    with pytest.raises(ValueError, match="at least 1"):
+        config.ingest_max_tasks()
+
+
+def test_a_batch_stops_at_the_first_failure_and_its_retry_finds_the_rest(
+    landing, warehouse, monkeypatch
+):
+    from topcop import ingest
+
+    for period, seed in (("2025-Q3", 1), ("2025-Q4", 2), ("2026-Q1", 3)):
+        drop(landing, good(period, seed), f"GE_{period}_return.xlsx")
+    refs = ingest.pending_batches(landing, max_batches=1)[0]
+    real = ingest.process_return
+    calls = []
+
+    def second_fails(ref, **kwargs):
+        calls.append(ref["name"])
+        if len(calls) == 2:
+            raise ConnectionError("warehouse unreachable")
+        return real(ref, **kwargs)
+
+    monkeypatch.setattr(ingest, "process_return", second_fails)
+    with pytest.raises(ConnectionError):
+        ingest.process_batch(refs, landing=landing, engine=warehouse, today=TODAY)
+    assert len(calls) == 2  # the third file was not attempted
+    assert [i.name for i in landing.list_inbox("GE")] == [r["name"] for r in refs[1:]]
+
+    monkeypatch.setattr(ingest, "process_return", real)
+    retried = ingest.process_batch(refs, landing=landing, engine=warehouse, today=TODAY)
+    assert [r.status for r in retried] == ["gone", "accepted", "accepted"]
+    assert landing.list_inbox("GE") == []

@@ -56,6 +56,20 @@ def reports_location() -> str:
     return value if value.startswith("s3://") else str(reports_dir())
 
 
+def ingest_max_tasks() -> int:
+    """At most this many file-processing tasks per ingest run (``TOPCOP_INGEST_MAX_TASKS``).
+
+    A run usually has a handful of files, one task each. A backfill drops hundreds,
+    and each task process pays seconds of start-up (Airflow's task runner, the
+    Great Expectations import) for about a second of work on a small return;
+    past this many files they are grouped, so the start-up is paid per group.
+    """
+    value = int(os.environ.get("TOPCOP_INGEST_MAX_TASKS", "16"))
+    if value < 1:
+        raise ValueError(f"TOPCOP_INGEST_MAX_TASKS must be at least 1, not {value}")
+    return value
+
+
 def landing_backend() -> str:
     """``local`` (folders under ``var/landing``) or ``s3``."""
     return os.environ.get("TOPCOP_LANDING", "local")

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 200
 LOADED = ("accepted", "accepted_with_warnings")
-GONE = "gone"  # another run took the file between listing and fetching: nothing to do
+# Another run, or this batch's earlier try, took the file between listing and fetching.
+GONE = "gone"
 RECEIPT_FORMATS = (".json", ".xlsx")
 
 
@@ -71,6 +72,31 @@ def pending_returns(landing: Landing | None = None) -> list[dict[str, Any]]:
     return [
         item.as_ref() for unit in landing.reporting_units() for item in landing.list_inbox(unit)
     ]
+
+
+def pending_batches(
+    landing: Landing | None = None, max_batches: int | None = None
+) -> list[list[dict[str, Any]]]:
+    """The waiting files in at most ``max_batches`` groups: one file each when they fit.
+
+    Groups are consecutive runs of the files sorted by unit and name, so one
+    unit's returns for successive periods are mostly processed in period order.
+    """
+    refs = sorted(pending_returns(landing), key=lambda r: (r["reporting_unit"], r["name"]))
+    groups = max_batches or config.ingest_max_tasks()
+    size = -(-len(refs) // groups) if refs else 1  # ceiling division
+    return [refs[i : i + size] for i in range(0, len(refs), size)]
+
+
+def process_batch(refs: list[dict[str, Any]], **kwargs: Any) -> list[IngestResult]:
+    """``process_return`` on each file in turn; the first failure stops the batch.
+
+    A failure is the warehouse or the landing store being unreachable (a bad file
+    is a result, not an error), so the rest would fail alike: the task fails and
+    Airflow retries it. On the retry, files this batch already processed are gone
+    from the inbox and come back as ``gone``; the others are processed then.
+    """
+    return [process_return(ref, **kwargs) for ref in refs]
 
 
 def admission_findings(item: InboxFile) -> list[Finding]:

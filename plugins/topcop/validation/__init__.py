@@ -10,6 +10,7 @@ package is cheap; Great Expectations is loaded on the first validation.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import date
 
@@ -29,6 +30,10 @@ __all__ = [
 ]
 
 _SHEET_ORDER = {name: i for i, name in enumerate(("file", *DATA_SHEETS))}
+
+# On import Great Expectations logs some two hundred INFO lines about its own API
+# registry, which filled every ingest task's log; its warnings and errors still show.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 def validate_return(ret: ReturnFile, *, reporting_unit: str, today: date) -> Validation:
