@@ -181,16 +181,21 @@ def _airflow_run(root: Path, files, codelists: Path, log) -> dict[str, Any]:
     if state != "success" or any(t["state"] != "success" for t in processed):
         raise RuntimeError(f"a task of the backfill run failed; see the logs in {root}/logs")
     durations = [_duration(t) for t in processed]
+    warehouse = _warehouse_statuses(Path(env["TOPCOP_VAR"]) / "warehouse.db")
+    returns = sum(warehouse.values())  # a task may take several files (TOPCOP_INGEST_MAX_TASKS)
+    if returns != len(files):
+        raise RuntimeError(f"the backfill recorded {returns} submissions for {len(files)} files")
     return {
         "state": state,
         "wall_seconds": wall,
         "run_seconds": _run_seconds(Path(env["AIRFLOW_HOME"]) / "airflow.db"),
-        "returns": len(processed),
-        "returns_per_minute": 60 * len(processed) / wall,
+        "returns": returns,
+        "tasks": len(processed),
+        "returns_per_minute": 60 * returns / wall,
         "task_seconds_sum": sum(durations),
         "task_seconds_median": statistics.median(durations) if durations else None,
         "task_states": _count(t["state"] for t in tasks),
-        "warehouse": _warehouse_statuses(Path(env["TOPCOP_VAR"]) / "warehouse.db"),
+        "warehouse": warehouse,
         "dag_processor": _dag_processor_durations(root / "component-logs" / "dag-processor.log"),
     }
 

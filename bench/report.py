@@ -367,6 +367,7 @@ def markdown(results: dict[str, Any]) -> str:
             "| figure | value |",
             "|---|---:|",
             f"| returns | {a['returns']} |",
+            f"| file-processing tasks (`TOPCOP_INGEST_MAX_TASKS`) | {a.get('tasks', a['returns'])} |",
             f"| wall time, trigger to end of run | {a['wall_seconds']:.1f} s |",
             f"| the run's own start to end | {_seconds(a.get('run_seconds'))} |",
             f"| returns per minute | {a['returns_per_minute']:.1f} |",
