@@ -271,6 +271,14 @@ def _far_cell(attributes: str) -> Callable[[str, Base], str]:
     return edit
 
 
+def _prefixed_cells_and_a_far_one(xml: str, b: Base) -> str:
+    """Every cell written with a namespace prefix (<x:c>), as calamine still reads them."""
+    xml = re.sub(r"<c(?=[\s>])", "<x:c", xml).replace("</c>", "</x:c>")
+    xml = xml.replace("<worksheet ", f'<worksheet xmlns:x="{MAIN_NS}" ', 1)
+    far = '<row r="1048576"><x:c r="XFD1048576"><v>1</v></x:c></row>'
+    return xml.replace("</sheetData>", far + "</sheetData>")
+
+
 def _lying_sizes(b: Base, folder: Path) -> Path:
     """The seizures part says it unpacks to 4 kB; it unpacks to more rows than the limit."""
     path = _sheet("seizures", _rows_past_the_limit)(b, folder)
@@ -469,6 +477,8 @@ class Case:
 
 
 REJECTED, ACCEPTED, WARNED = "rejected", "accepted", "accepted_with_warnings"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
 CASES = [
     # --- the file itself: refused before anything in it is decoded
     Case("zero_byte_workbook", _bytes(WORKBOOK, b""), REJECTED, ("file_empty",),
@@ -556,6 +566,10 @@ CASES = [
          REJECTED, ("file_unreadable",),
          "A '>' inside a quoted value could hide the real reference from a tag scan; no "
          "spreadsheet writes one, so the tag is refused.", bounded=True),
+    Case("far_cell_among_prefixed_cells", _sheet("seizures", _prefixed_cells_and_a_far_one),
+         REJECTED, ("file_sheet_too_large",),
+         "Cells written <x:c> are cells to calamine too; a sheet with no plain <c> cell was "
+         "once passed over unmeasured.", ("XFD",), bounded=True),
     Case("thousands_of_zip_parts",
          _zip(add={f"customXml/item{i}.xml": b"<a/>" for i in range(1500)}),
          REJECTED, ("file_too_many_parts",), "The zip directory alone would cost memory.",

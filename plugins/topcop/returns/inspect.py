@@ -445,11 +445,11 @@ def _inspect_part(f: BinaryIO, info: zipfile.ZipInfo, name: str, lim: Limits) ->
     the limits; sheet data with any other cell (legal but rare, or out of bounds)
     raises ``_NeedsCellWalk`` and the part is walked cell by cell instead.
     """
-    plain_cell = _plain_cell(lim.max_rows_per_sheet + 1, lim.max_columns_per_sheet)
+    odd_cell = _odd_cell(lim.max_rows_per_sheet + 1, lim.max_columns_per_sheet)
     cells = 0
     in_sheet_data, strings, first = False, 0, True
     for segment in _segments(_unpacked(f, info)):
-        if _DECLARATION.search(segment):
+        if _declares(segment):
             return _xml_declarations(info.filename)
         if first:
             first = False
@@ -468,29 +468,53 @@ def _inspect_part(f: BinaryIO, info: zipfile.ZipInfo, name: str, lim: Limits) ->
             in_sheet_data, start = True, m.end()
         m = _SHEET_DATA_END.search(segment, start) if b"sheetData" in segment else None
         in_sheet_data = m is None
-        region = segment[start : m.start() if m else len(segment)]
-        found = region.count(b"<c")  # in sheet data, only cells' tags start so
+        end = m.start() if m else len(segment)
+        # One search for a cell tag that is not plain, rather than a match for each cell.
+        if odd_cell.search(segment, start, end):
+            raise _NeedsCellWalk
+        # Cells written with a namespace prefix (<x:c>) are cells to calamine too, and the
+        # plain-cell count misses them: checked before a region without plain cells is
+        # passed over, else a sheet of prefixed cells only would go unmeasured.
+        if _prefixed_cell(segment, start, end):
+            raise _NeedsCellWalk
+        # In sheet data only cells' tags start "<c"; all are plain, so all start '<c r="'
+        # (a longer needle, counted faster).
+        found = segment.count(b'<c r="', start, end)
         if not found:
             continue
-        # subn counts matches without making an object for each of a million cells.
-        if plain_cell.subn(b"", region)[1] != found or _PREFIXED_CELL.search(region):
-            raise _NeedsCellWalk
         cells += found
         if cells > lim.max_cells_per_sheet:
             return _Extent(name, cells=cells).over(lim)
     return None
 
 
-@cache
-def _plain_cell(rows: int, columns: int) -> re.Pattern[bytes]:
-    """A cell tag as Excel and openpyxl write it, placed within ``rows`` x ``columns``.
+def _declares(segment: bytes) -> bool:
+    """Whether ``segment`` holds a DTD or entity declaration.
 
-    The reference comes first and no other attribute is a reference, so the cell's
-    position is its reference and nothing else.
+    The "!" a declaration needs is looked for first: one byte is found at memory
+    speed, and sheet data seldom holds any, so the pattern itself seldom runs.
+    """
+    return b"!" in segment and _DECLARATION.search(segment) is not None
+
+
+def _prefixed_cell(segment: bytes, start: int, end: int) -> bool:
+    """Whether ``segment[start:end]`` holds a cell tag with a namespace prefix (":" first)."""
+    return segment.find(b":", start, end) >= 0 and bool(_PREFIXED_CELL.search(segment, start, end))
+
+
+@cache
+def _odd_cell(rows: int, columns: int) -> re.Pattern[bytes]:
+    """A cell tag unlike Excel's and openpyxl's, or placed beyond ``rows`` x ``columns``.
+
+    A plain tag has its reference first and no other attribute that is a reference,
+    so the cell's position is its reference and nothing else. The pattern matches the
+    ``<c`` of any other cell tag, so one search tells whether every cell is plain. (The
+    quantifiers are possessive only to spare backtracking: none could help a match.)
     """
     letters = _up_to(get_column_letter(columns), "A", "Z")
     digits = _up_to(str(rows), "0", "9")
-    return re.compile(rf'<c r="{letters}{digits}"(?: (?:s|t|cm|vm|ph)="[^"<>]*")*\s*/?>'.encode())
+    plain = rf' r="{letters}{digits}"(?: (?:s|t|cm|vm|ph)="[^"<>]*+")*+\s*+/?>'
+    return re.compile(rf"<c(?!{plain})".encode())
 
 
 def _up_to(last: str, low: str, high: str) -> str:

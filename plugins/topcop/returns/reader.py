@@ -6,8 +6,9 @@ The reader is where untrusted files meet the pipeline: whatever a focal point se
 reads and types; what the values must satisfy is the validation's business.
 
 Workbooks are read with calamine, which takes the values Excel cached and never
-evaluates a formula. Typing is done per column with pandas, not per cell in
-Python, so a 100,000-row seizures sheet reads in a couple of seconds.
+evaluates a formula. Typing is done per column, not per cell in Python (only a
+column mixing kinds of value, such as text among numbers, goes through pandas
+value by value), so a 100,000-row seizures sheet reads in a couple of seconds.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
+from itertools import chain, compress
+from operator import itemgetter
 from pathlib import Path
 from types import NoneType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -57,6 +60,13 @@ _ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _DOTTED_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}"  # 15.08.2026, as the region's systems write dates
 _DATE_FIELDS = frozenset({"submission_date"})
 HEADER_SEARCH_ROWS = 10  # how far down a pushed-down header is looked for
+# Kinds of value a column can hold and be typed without looking at each value.
+_TEXT_KINDS = frozenset({str, NoneType})
+_NUMBER_KINDS = frozenset({float, int, NoneType})
+# The days whose midnight a datetime64[ns] column can store.
+_FIRST_DAY = pd.Timestamp.min.ceil("D").date()
+_LAST_DAY = pd.Timestamp.max.floor("D").date()
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 NUMBER_HINT = (
     "Enter digits only, with a dot for decimals (for example 1250.5); units and notes go in "
@@ -365,7 +375,12 @@ def _table(
     *,
     decimal_comma: bool = False,
 ) -> pd.DataFrame | None:
-    """Type the rows under a header row into the model's columns, plus ``row``."""
+    """Type the rows under a header row into the model's columns, plus ``row``.
+
+    Text columns holding nothing but text are typed together, and a number or date
+    column of one kind of value converts in one step; only a column that mixes kinds
+    (text in a number column, say) is typed value by value, with pandas.
+    """
     columns = COLUMNS[sheet]
     if all(_is_blank_row(r) for r in cells):
         findings.append(
@@ -379,33 +394,33 @@ def _table(
     positions = _header_positions(sheet, cells[0], columns, findings)
     if len(positions) < len(columns):
         findings.extend(_header_below(sheet, cells, numbers, columns, len(positions)))
-    data = list(cells[1:])
-    width = max(map(len, data), default=0)
-    if any(len(row) != width for row in data):  # CSV records may be short
-        data = [[*row, *[None] * (width - len(row))] for row in data]
-    frame = pd.DataFrame(data, columns=range(width), dtype=object)
-    rows = pd.Series(list(numbers[1:]), index=frame.index, dtype="int64")
-    cleaned = {}
+    data = _padded(cells[1:])
+    width = len(data[0]) if data else 0
+    found = {name: position for name, position in positions.items() if position < width}
+    cleaned = _plain_texts(data, {n: p for n, p in found.items() if columns[n] == "string"})
     for name in columns:
-        position = positions.get(name)
-        if position is None or position not in frame.columns:
-            raw = pd.Series(None, index=frame.index, dtype=object)
+        if name in cleaned:
+            continue
+        if name in found:
+            cleaned[name] = _clean(list(map(itemgetter(found[name]), data)))
         else:
-            raw = frame[position]
-        cleaned[name] = _clean(raw)
-    blank = np.logical_and.reduce([kind.eq(NoneType).to_numpy() for _, kind in cleaned.values()])
-    keep = ~blank  # empty rows, wherever they are, carry nothing to read
+            cleaned[name] = _absent(len(data))
+    rows = list(numbers[1:])
+    keep = _kept(cleaned.values())  # empty rows, wherever they are, carry nothing to read
+    if keep is not None:
+        rows = list(compress(rows, keep))
+        cleaned = {name: column.kept(keep) for name, column in cleaned.items()}
 
-    typed = pd.DataFrame({ROW: rows[keep]})
+    typed: dict[str, Any] = {ROW: np.array(rows, dtype="int64")}
     for name, dtype in columns.items():
-        values, kind = (x[keep] for x in cleaned[name])
+        values, kinds = cleaned[name]
         if dtype == "Float64":
-            typed[name] = _numbers(sheet, name, values, kind, typed[ROW], findings, decimal_comma)
+            typed[name] = _numbers(sheet, name, values, kinds, rows, findings, decimal_comma)
         elif dtype.startswith("datetime"):
-            typed[name] = _dates(sheet, name, values, kind, typed[ROW], findings)
+            typed[name] = _dates(sheet, name, values, kinds, rows, findings)
         else:
-            typed[name] = _texts(values, kind)
-    return typed.reset_index(drop=True)
+            typed[name] = _texts(values, kinds)
+    return pd.DataFrame(typed, copy=False)
 
 
 def _is_blank_row(row: Sequence[Any]) -> bool:
@@ -472,23 +487,120 @@ def _header_below(
     return []
 
 
-def _clean(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Strip text once per column and make empty text None; also each value's Python type."""
-    values = raw.to_numpy(dtype=object, copy=True)
-    types = raw.map(type)
-    kind = types.to_numpy(dtype=object, copy=True)
-    is_str = types.eq(str).to_numpy()
-    if is_str.any():
-        stripped = np.empty(int(is_str.sum()), dtype=object)
-        stripped[:] = [v.strip() for v in values[is_str]]
-        values[is_str] = stripped
-        empty = is_str & (values == "")
-        values[empty] = None
-        kind[empty] = NoneType
-    return pd.Series(values, index=raw.index), pd.Series(kind, index=raw.index)
+class _Column(NamedTuple):
+    """A column's values, text stripped and empty text None, and the kinds of value in it.
+
+    ``values`` is a list, or text already typed with the other plain text columns.
+    ``kinds`` never misses the type of a value, but may name one no value has any more.
+    """
+
+    values: list[Any] | pd.api.extensions.ExtensionArray
+    kinds: set[type]
+
+    def gaps(self) -> np.ndarray:
+        """Where the column holds no value."""
+        if isinstance(self.values, list):
+            return np.fromiter((v is None for v in self.values), bool, len(self.values))
+        return np.asarray(self.values.isna())
+
+    def kept(self, keep: np.ndarray) -> _Column:
+        if isinstance(self.values, list):
+            return _Column(list(compress(self.values, keep)), self.kinds)
+        return _Column(self.values[keep], self.kinds)
 
 
-def _texts(values: pd.Series, kind: pd.Series) -> pd.Series:
+def _padded(rows: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+    """Rows of one width: a CSV record may be short, and None fills it out to the widest."""
+    widths = set(map(len, rows))
+    if len(widths) < 2:
+        return rows
+    width = max(widths)
+    return [[*row, *[None] * (width - len(row))] for row in rows]
+
+
+def _plain_texts(rows: Sequence[Sequence[Any]], positions: dict[str, int]) -> dict[str, _Column]:
+    """The text columns holding nothing but text, stripped and typed together.
+
+    calamine makes the cells row by row; reading down one column after another jumps
+    across memory at every cell and costs several times more than one pass along the
+    rows. So the columns are read together, and each is a view of one text array.
+    """
+    kinds = _kinds(rows, list(positions.values()))
+    plain = {name: p for (name, p), k in zip(positions.items(), kinds, strict=True) if k == {str}}
+    if not plain:
+        return {}
+    width = len(plain)
+    cells = map(str.strip, _cells(rows, list(plain.values())))
+    stripped = np.fromiter(cells, dtype=object, count=len(rows) * width)
+    empty = stripped == ""
+    stripped[empty] = None
+    texts = pd.array(stripped, dtype="string", copy=False)
+    gaps = empty.reshape(len(rows), width).any(axis=0)
+    return {
+        name: _Column(texts[i::width], {str, NoneType} if gaps[i] else {str})
+        for i, name in enumerate(plain)
+    }
+
+
+def _kinds(rows: Sequence[Sequence[Any]], positions: list[int]) -> list[set[type]]:
+    """The kinds of value in each column at ``positions``, from passes along the rows."""
+    if not positions or not rows:
+        return [set() for _ in positions]
+    every = set(map(type, _cells(rows, positions)))
+    if len(every) == 1:  # text columns as calamine reads them (empty cells are ""): one pass
+        return [set(every) for _ in positions]
+    types = map(type, _cells(rows, positions))
+    signatures = set(zip(*[types] * len(positions), strict=True))  # few rows differ in kinds
+    return [{signature[i] for signature in signatures} for i in range(len(positions))]
+
+
+def _cells(rows: Sequence[Sequence[Any]], positions: list[int]) -> Iterator[Any]:
+    """The cells at ``positions``, row by row."""
+    if len(positions) == 1:
+        return map(itemgetter(positions[0]), rows)
+    return chain.from_iterable(map(itemgetter(*positions), rows))
+
+
+def _clean(raw: Sequence[Any]) -> _Column:
+    """Strip text once per column and make empty text None."""
+    kinds = set(map(type, raw))
+    if str not in kinds:
+        return _Column(list(raw), kinds)
+    if kinds == {str}:
+        values = list(map(str.strip, raw))
+    else:
+        values = [v.strip() if type(v) is str else v for v in raw]
+    if "" in values:
+        values = [None if type(v) is str and not v else v for v in values]
+        kinds = set(map(type, values))  # a number column's empty cells leave no text
+    return _Column(values, kinds)
+
+
+def _absent(length: int) -> _Column:
+    """A column the header lacks: what pandas fills an object column of no values with."""
+    values = list(pd.Series(None, index=range(length), dtype=object))
+    return _Column(values, set(map(type, values)))
+
+
+def _kept(columns: Iterable[_Column]) -> np.ndarray | None:
+    """Which rows hold a value in some column; None when every row does."""
+    columns = list(columns)
+    if any(NoneType not in c.kinds for c in columns):  # a column without a gap
+        return None
+    return ~np.logical_and.reduce([c.gaps() for c in columns])
+
+
+def _texts(
+    values: list[Any] | pd.api.extensions.ExtensionArray, kinds: set[type]
+) -> pd.api.extensions.ExtensionArray:
+    if not isinstance(values, list):
+        return values  # typed with the other plain text columns
+    if kinds <= _TEXT_KINDS:
+        return pd.array(values, dtype="string")
+    return _texts_of_other_kinds(*_series(values)).array
+
+
+def _texts_of_other_kinds(values: pd.Series, kind: pd.Series) -> pd.Series:
     other = ~kind.isin([str, NoneType])
     if other.any():
         values = values.copy()
@@ -499,12 +611,28 @@ def _texts(values: pd.Series, kind: pd.Series) -> pd.Series:
 def _numbers(
     sheet: str,
     column: str,
-    values: pd.Series,
-    kind: pd.Series,
-    rows: pd.Series,
+    values: list[Any],
+    kinds: set[type],
+    rows: list[int],
+    findings: list[Finding],
+    decimal_comma: bool,
+) -> pd.api.extensions.ExtensionArray:
+    if kinds <= _NUMBER_KINDS:  # as calamine reads a number column: nothing to parse
+        floats = np.array(values, dtype=float)  # None as NaN
+        return pd.arrays.FloatingArray(floats, np.isnan(floats))
+    return _numbers_in_text(sheet, column, values, rows, findings, decimal_comma).array
+
+
+def _numbers_in_text(
+    sheet: str,
+    column: str,
+    values_read: list[Any],
+    rows_read: list[int],
     findings: list[Finding],
     decimal_comma: bool,
 ) -> pd.Series:
+    values, kind = _series(values_read)
+    rows = pd.Series(rows_read, dtype="int64")
     out = pd.Series(pd.NA, index=values.index, dtype="Float64")
     is_number = kind.isin([float, int])
     out[is_number] = values[is_number].astype(float)
@@ -521,6 +649,21 @@ def _numbers(
         value = values[i]
         findings.append(_not_a_number(sheet, int(rows[i]), column, value, decimal_comma))
     return out
+
+
+def _series(values: list[Any]) -> tuple[pd.Series, pd.Series]:
+    """A column for typing with pandas: its values, as pandas infers them, and their types.
+
+    pandas makes a column of datetimes (or of durations) a datetime64 (timedelta64)
+    column; the values are found and reported as such.
+    """
+    return pd.Series(_objects(values)), pd.Series(_objects(list(map(type, values))))
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def _not_a_number(sheet: str, row: int, column: str, value: Any, decimal_comma: bool) -> Finding:
@@ -542,11 +685,42 @@ def _not_a_number(sheet: str, row: int, column: str, value: Any, decimal_comma: 
 def _dates(
     sheet: str,
     column: str,
-    values: pd.Series,
-    kind: pd.Series,
-    rows: pd.Series,
+    values: list[Any],
+    kinds: set[type],
+    rows: list[int],
+    findings: list[Finding],
+) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    days = _days(values, kinds)
+    if days is not None:
+        return days
+    return _dates_in_text(sheet, column, values, rows, findings).array
+
+
+def _days(values: list[Any], kinds: set[type]) -> np.ndarray | None:
+    """A column of dates, as calamine reads one, that can all be stored; else None."""
+    if not kinds <= {date, NoneType}:
+        return None
+    present = [v for v in values if v is not None] if NoneType in kinds else values
+    if present and (min(present) < _FIRST_DAY or max(present) > _LAST_DAY):
+        return None
+    ordinals = np.fromiter(map(date.toordinal, present), np.int64, len(present))
+    days = (ordinals - _EPOCH_ORDINAL).astype("datetime64[D]").astype("datetime64[ns]")
+    if present is values:
+        return days
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    out[np.array([v is not None for v in values], dtype=bool)] = days
+    return out
+
+
+def _dates_in_text(
+    sheet: str,
+    column: str,
+    values_read: list[Any],
+    rows_read: list[int],
     findings: list[Finding],
 ) -> pd.Series:
+    values, kind = _series(values_read)
+    rows = pd.Series(rows_read, dtype="int64")
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     is_date = kind.isin([date, datetime])
     parsed = pd.concat(
