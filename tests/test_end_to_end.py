@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from topcop import config
 from topcop.demo import demo_plan, drop_files, make_files
-from topcop.ingest import pending_returns
+from topcop.ingest import pending_batches, pending_returns
 from topcop.landing import landing as configured_landing
 from topcop.periods import last_closed_periods
 
@@ -84,10 +84,11 @@ def test_demo_returns_through_ingest_and_report(state, dags, backend):
     landing = configured_landing()
 
     deliver(plan, 1)
-    waiting = len(pending_returns())
+    waiting, groups = len(pending_returns()), len(pending_batches())
     run = _run(dags["topcop_ingest"])
     tasks = [ti for ti in run.get_task_instances() if ti.task_id == "process_returns"]
-    assert len(tasks) == min(waiting, config.ingest_max_tasks())
+    assert len(tasks) == groups <= config.ingest_max_tasks()
+    assert (groups == waiting) == (waiting <= config.ingest_max_tasks())
     with _warehouse().connect() as conn:
         first = _statuses(conn)
     assert first[("GE", f"GE_{latest}_draft.xlsx")][1] == "rejected"
@@ -154,10 +155,11 @@ def test_demo_returns_through_ingest_and_report(state, dags, backend):
 
     # Running the same deliveries again loads nothing new.
     deliver(plan, 1)
-    waiting = len(pending_returns())
+    waiting, groups = len(pending_returns()), len(pending_batches())
     run = _run(dags["topcop_ingest"])
     tasks = [ti for ti in run.get_task_instances() if ti.task_id == "process_returns"]
-    assert len(tasks) == min(waiting, config.ingest_max_tasks())
+    assert len(tasks) == groups <= config.ingest_max_tasks()
+    assert (groups == waiting) == (waiting <= config.ingest_max_tasks())
     with _warehouse().connect() as conn:
         facts_before = conn.execute(text("SELECT COUNT(*) FROM indicator_fact")).scalar()
         again = conn.execute(text("SELECT status, COUNT(*) FROM submission GROUP BY status")).all()
