@@ -523,7 +523,7 @@ def _plain_texts(rows: Sequence[Sequence[Any]], positions: dict[str, int]) -> di
 
     calamine makes the cells row by row; reading down one column after another jumps
     across memory at every cell and costs several times more than one pass along the
-    rows. So the columns are read together, and each is a view of one text array.
+    rows. So the columns are read together from one text array, then gathered.
     """
     kinds = _kinds(rows, list(positions.values()))
     plain = {name: p for (name, p), k in zip(positions.items(), kinds, strict=True) if k == {str}}
@@ -537,9 +537,23 @@ def _plain_texts(rows: Sequence[Sequence[Any]], positions: dict[str, int]) -> di
     texts = pd.array(stripped, dtype="string", copy=False)
     gaps = empty.reshape(len(rows), width).any(axis=0)
     return {
-        name: _Column(texts[i::width], {str, NoneType} if gaps[i] else {str})
+        name: _Column(_gathered(texts[i::width]), {str, NoneType} if gaps[i] else {str})
         for i, name in enumerate(plain)
     }
+
+
+def _gathered(column: pd.api.extensions.ExtensionArray) -> pd.api.extensions.ExtensionArray:
+    """The column as one contiguous array whose equal texts are one object.
+
+    calamine makes a new text object for every cell, in row order, so a column's
+    texts lie scattered through memory. Each later pass down the column (the
+    validation makes dozens) then waits on memory at almost every cell: such a
+    column validated about 1.5 times slower than the same one unpickled. A column of
+    codes holds a few distinct texts; pointing every cell at one copy of each keeps
+    the column's texts together (factorize hashes them once, in C).
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    return uniques.take(codes, allow_fill=True)
 
 
 def _kinds(rows: Sequence[Sequence[Any]], positions: list[int]) -> list[set[type]]:
