@@ -51,24 +51,15 @@ def topcop_ingest():
 
     @task(outlets=[WAREHOUSE], trigger_rule="all_done")
     def announce_new_data(batches: list[list[dict]]) -> dict:
-        """Update the warehouse Asset when at least one return was, or may have been, loaded.
-
-        A file ``gone`` from the inbox was taken by another run or by this task's
-        earlier try, which may have loaded it: a report rebuilt for nothing costs
-        less than one not rebuilt.
-        """
+        """Update the warehouse Asset when at least one return was, or may have been, loaded."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        results = [r for batch in batches if batch for r in batch if r]
-        loaded = [r for r in results if r["status"] in ("accepted", "accepted_with_warnings")]
-        gone = [r for r in results if r["status"] == "gone"]
-        if not loaded and not gone:
+        from topcop.ingest import new_data
+
+        summary = new_data([r for batch in batches if batch for r in batch if r])
+        if summary is None:
             raise AirflowSkipException("no new return was loaded")
-        return {
-            "loaded": len(loaded),
-            "gone": len(gone),
-            "periods": sorted({r["period"] for r in loaded}),
-        }
+        return summary
 
     @task(trigger_rule="all_done")
     def build_data_docs() -> str:

@@ -99,6 +99,20 @@ def process_batch(refs: list[dict[str, Any]], **kwargs: Any) -> list[IngestResul
     return [process_return(ref, **kwargs) for ref in refs]
 
 
+def new_data(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What an ingest run's results (``IngestResult.as_dict()``) added; None when nothing.
+
+    A file ``gone`` from the inbox was taken by another run or by the same task's
+    earlier try, which may have loaded it: it counts, since a report rebuilt for
+    nothing costs less than one not rebuilt.
+    """
+    loaded = [r for r in results if r["status"] in LOADED]
+    gone = sum(r["status"] == GONE for r in results)
+    if not loaded and not gone:
+        return None
+    return {"loaded": len(loaded), "gone": gone, "periods": sorted({r["period"] for r in loaded})}
+
+
 def admission_findings(item: InboxFile) -> list[Finding]:
     """Checks made before a single byte is fetched: a safe name and a size within the limit."""
     findings = name_findings(item.name)
