@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -59,10 +60,24 @@ def _cmd_policies(args: argparse.Namespace) -> int:
 
 
 def _cmd_airflow(args: argparse.Namespace) -> int:
-    """Run the Airflow CLI on the project's state directory (var/airflow)."""
+    """Run the Airflow CLI on the project's state directory (var/airflow).
+
+    With the venv's ``bin`` on PATH, whether or not the venv is activated: Airflow
+    starts its components as ``airflow …`` from PATH. ``standalone`` runs under a
+    launcher that, on Ctrl-C or SIGTERM, stops every component and every process
+    they started; the other commands replace this process.
+    """
+    from topcop.stack.processes import Child, path_with_venv, supervise
+
     config.apply_airflow_defaults()
-    airflow = Path(sys.executable).with_name("airflow")
-    os.execv(airflow, [str(airflow), *args.airflow_args])
+    env = path_with_venv(os.environ)
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    argv = [airflow, *args.airflow_args]
+    if args.airflow_args[:1] == ["standalone"]:
+        # standalone stops its components cleanly on SIGINT (KeyboardInterrupt) only.
+        child = Child("airflow standalone", argv, env, stop_signal=signal.SIGINT, grace_seconds=60)
+        return supervise([child])
+    os.execve(airflow, argv, env)
     return 0  # not reached
 
 
