@@ -17,12 +17,8 @@ PostgreSQL).
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
 import shutil
 import socket
-import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -33,11 +29,9 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
+from topcop.stack.postgres import HOST, SUPERUSER, binary, init_cluster, run_as, server_account
 from topcop.warehouse.engine import warehouse_engine
 from topcop.warehouse.migrate import migrate
-
-SUPERUSER = "postgres"
-HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -52,53 +46,21 @@ class PostgresServer:
         return f"postgresql+psycopg://{SUPERUSER}@{HOST}:{self.port}/{database}"
 
 
-def _binary(name: str) -> str:
-    """``initdb``/``pg_ctl`` from PATH, else from the newest Debian-style install."""
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
-    )
-    if not found:
-        raise RuntimeError(f"{name} not found: the PostgreSQL server binaries must be installed")
-    return found
-
-
-def _server_account() -> pwd.struct_passwd | None:
-    """The account to run the server as when we are root; None when we are not."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        try:
-            return pwd.getpwnam(name)
-        except KeyError:
-            continue
-    raise RuntimeError("running as root and neither a 'postgres' nor a 'nobody' account exists")
-
-
-def _run(cmd: list[str | Path], account: pwd.struct_passwd | None, home: Path) -> None:
-    options = {}
-    if account is not None:
-        options = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
-    env = {**os.environ, "HOME": str(home), "LC_ALL": "C"}
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, **options)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{result.stdout}\n{result.stderr}")
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
 
 
-def _start(base: Path, account: pwd.struct_passwd | None) -> int:
+def _start(base: Path, account) -> int:
     """Start the server on a free port; another process may grab the port first, so try thrice."""
     data, log = base / "data", base / "server.log"
     last_error: RuntimeError | None = None
     for _ in range(3):
         port = _free_port()
         try:
-            _run(
-                [_binary("pg_ctl"), *("-D", data, "-l", log, "-o", f"-p {port}", "-w", "start")],
+            run_as(
+                [binary("pg_ctl"), *("-D", data, "-l", log, "-o", f"-p {port}", "-w", "start")],
                 account,
                 base,
             )
@@ -112,31 +74,20 @@ def _start(base: Path, account: pwd.struct_passwd | None) -> int:
 
 @pytest.fixture(scope="session")
 def postgresql_server() -> Iterator[PostgresServer]:
-    account = _server_account()
+    account = server_account()
     base = Path(tempfile.mkdtemp(prefix="topcop-pg-"))
-    data = base / "data"
-    # The server's Unix socket goes here, not into /var/run/postgresql, which the
-    # account may not be able to write to; clients connect over TCP.
-    sockets = base / "sockets"
     try:
-        sockets.mkdir()
-        if account is not None:
-            for path in (base, sockets):
-                os.chown(path, account.pw_uid, account.pw_gid)
-        initdb = ("-D", data, "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C", "-N")
-        _run([_binary("initdb"), *initdb], account, base)
-        with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
-            # Throwaway data: durability off for speed; reachable from this machine only.
-            conf.write(
-                f"\nlisten_addresses = '{HOST}'\n"
-                f"unix_socket_directories = '{sockets}'\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-            )
+        # Throwaway data: durability off for speed; trust over TCP, reachable from this machine only.
+        init_cluster(base, account, durable=False, auth_host="trust")
         port = _start(base, account)
         try:
             yield PostgresServer(base=base, port=port)
         finally:
-            _run([_binary("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"], account, base)
+            run_as(
+                [binary("pg_ctl"), "-D", base / "data", "-m", "immediate", "-w", "stop"],
+                account,
+                base,
+            )
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -92,3 +92,17 @@ def test_ingest_can_run_on_s3_events_instead_of_polling(monkeypatch):
     (asset,) = dag.timetable.asset_condition.objects
     assert asset.name == "topcop_landing_events"
     assert [w.name for w in asset.watchers] == ["topcop_landing_sqs"]
+
+
+def test_ingest_runs_as_files_arrive_with_the_schedule_as_safety_net(monkeypatch):
+    """``watch``: the inbox watcher's Asset or every 15 minutes, whichever comes first."""
+    monkeypatch.setenv("TOPCOP_INGEST_TRIGGER", "watch")
+    bag = DagBag(dag_folder=str(DAGS_DIR / "topcop_ingest.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags["topcop_ingest"]
+    asset = dag.timetable.asset_condition
+    assert asset.name == "topcop_landing"
+    (watcher,) = asset.watchers
+    assert watcher.trigger.serialize()[0] == "topcop.landing.watch.InboxWatchTrigger"
+    assert dag.timetable.timetable.delta.total_seconds() == 15 * 60
+    assert dag.max_active_runs == 1  # what keeps the two triggers from processing a file twice

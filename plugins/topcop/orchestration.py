@@ -27,19 +27,35 @@ POLL_EVERY = timedelta(minutes=15)
 
 
 def ingest_schedule():
-    """When the ingest DAG runs: polling by default, or on S3 events through SQS.
+    """When the ingest DAG runs: ``TOPCOP_INGEST_TRIGGER`` = ``watch``, ``poll`` or ``sqs``.
 
-    ``TOPCOP_INGEST_TRIGGER=sqs`` with ``TOPCOP_SQS_QUEUE_URL`` set: the landing
-    buckets send ``s3:ObjectCreated:*`` notifications for ``inbox/`` to that
-    queue, and an ``AssetWatcher`` in the triggerer starts a run per message
-    batch. The triggerer needs the amazon provider's ``aiobotocore`` extra.
-    The polling path stays the tested one: a run finds every waiting file,
-    whatever triggered it, so a lost event only delays a file until the next run.
+    * ``watch``: files are processed as they arrive. ``InboxWatchTrigger`` runs in the
+      triggerer and updates the landing Asset when new files wait; the 15-minute
+      timetable stays as a safety net (``AssetOrTimeSchedule``). What
+      ``make stack`` runs.
+    * ``poll`` (default for the embedded demo): every 15 minutes.
+    * ``sqs`` with ``TOPCOP_SQS_QUEUE_URL``: the landing buckets send
+      ``s3:ObjectCreated:*`` notifications for ``inbox/`` to that queue, read by the
+      common-messaging provider's trigger (open upstream bugs; not the tested path).
+
+    Whatever fired, a run takes every waiting file, and runs go one at a time, so a
+    file is never processed twice because two triggers fired.
     """
-    if os.environ.get("TOPCOP_INGEST_TRIGGER", "poll") != "sqs":
+    mode = os.environ.get("TOPCOP_INGEST_TRIGGER", "poll")
+    if mode == "poll":
         return POLL_EVERY
+    from airflow.sdk import AssetOrTimeSchedule, AssetWatcher, DeltaTriggerTimetable
+
+    if mode == "watch":
+        from topcop.landing.watch import DEFAULT_POLL_SECONDS, InboxWatchTrigger
+
+        every = float(os.environ.get("TOPCOP_WATCH_SECONDS", DEFAULT_POLL_SECONDS))
+        watcher = AssetWatcher(name="topcop_inbox_watch", trigger=InboxWatchTrigger(every))
+        landing = Asset(name="topcop_landing", uri="x-topcop://landing/inbox", watchers=[watcher])
+        return AssetOrTimeSchedule(timetable=DeltaTriggerTimetable(POLL_EVERY), assets=landing)
+    if mode != "sqs":
+        raise ValueError(f"TOPCOP_INGEST_TRIGGER={mode!r}: expected watch, poll or sqs")
     from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
-    from airflow.sdk import AssetWatcher
 
     trigger = MessageQueueTrigger(
         scheme="sqs",
