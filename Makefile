@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint format migrate airflow bench lock clean
+.PHONY: install demo test lint format migrate airflow stack stack-down bench lock clean
 
 install: $(STAMP)
 
@@ -27,6 +27,14 @@ test: $(STAMP)
 ## airflow: the Airflow UI and scheduler on var/airflow (see README for the login)
 airflow: $(STAMP)
 	$(VENV)/bin/topcop airflow standalone
+
+## stack: PostgreSQL, Redis, an S3 endpoint and Airflow on Celery (two workers) as local processes, state in var/stack
+stack: $(STAMP)
+	$(VENV)/bin/topcop stack up
+
+## stack-down: stop a running `make stack` (its data stays in var/stack)
+stack-down: $(STAMP)
+	$(VENV)/bin/topcop stack down
 
 ## bench: every stage timed beside naive and bare baselines, growth plot, Airflow backfill (var/bench; BENCH_SIZES=1000,10000 for a quick check)
 bench: $(STAMP)

@@ -107,7 +107,14 @@ def test_make_airflow_serves_the_api_and_stops_every_component(tmp_path):
         assert launcher.wait(120) == 0
         left = _alive(members)
         assert left == [], [" ".join(p.cmdline()) for p in left]
+        # Nor anything started after the look above: nobody listens on the port any more.
+        listening = [c for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port]
+        assert [c for c in listening if c.status == psutil.CONN_LISTEN] == []
     finally:
         if launcher.poll() is None:
-            launcher.kill()
+            launcher.terminate()  # the launcher's own stop; SIGKILL would orphan its children
+            try:
+                launcher.wait(60)
+            except subprocess.TimeoutExpired:
+                launcher.kill()
         log.close()

@@ -81,6 +81,12 @@ def _cmd_airflow(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _cmd_stack(args: argparse.Namespace) -> int:
+    from topcop.stack import command
+
+    return command.up() if args.action == "up" else command.down()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="topcop", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("airflow", help="run the Airflow CLI on the project's var/airflow")
     p.add_argument("airflow_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=_cmd_airflow)
+
+    p = sub.add_parser(
+        "stack", help="the production shape as local processes (PostgreSQL, Redis, S3, Celery)"
+    )
+    p.add_argument("action", choices=["up", "down"])
+    p.set_defaults(func=_cmd_stack)
 
     args = parser.parse_args(argv)
     return args.func(args)

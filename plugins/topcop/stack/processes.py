@@ -68,6 +68,7 @@ class Child:
     stop_signal: int = signal.SIGTERM
     grace_seconds: float = 20.0
     cwd: Path | None = None
+    popen_options: dict = field(default_factory=dict)  # e.g. user/group to run as
     process: subprocess.Popen | None = field(default=None, repr=False)
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -83,6 +84,7 @@ class Child:
             stdout=self._log,
             stderr=subprocess.STDOUT if self._log else None,
             start_new_session=True,
+            **self.popen_options,
         )
         log.info("started %s (pid %d)", self.name, self.process.pid)
 
@@ -142,9 +144,17 @@ def kill_all(processes: Iterable[psutil.Process], grace_seconds: float = 5.0) ->
     psutil.wait_procs(still, timeout=grace_seconds)
 
 
-def reap_orphans(grace_seconds: float = 5.0) -> None:
-    """Stop every remaining descendant of this process (adopted orphans included)."""
-    kill_all(psutil.Process().children(recursive=True), grace_seconds)
+def reap_orphans(grace_seconds: float = 5.0, rounds: int = 5) -> None:
+    """Stop every remaining descendant of this process (adopted orphans included).
+
+    Repeated until none is left: a dying server may start a replacement worker
+    (uvicorn does) after the first look.
+    """
+    for _ in range(rounds):
+        left = [p for p in psutil.Process().children(recursive=True) if _alive(p)]
+        if not left:
+            return
+        kill_all(left, grace_seconds)
 
 
 def _alive(p: psutil.Process) -> bool:

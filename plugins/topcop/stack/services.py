@@ -10,7 +10,6 @@ inbox file put back gets the restart as its arrival time; MinIO in
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import time
@@ -76,8 +75,15 @@ def wait_s3(client, timeout: float = 60.0) -> None:
             time.sleep(0.3)
 
 
-def ensure_buckets(client, buckets: list[str], policies: dict[str, str]) -> None:
-    """Create every bucket that is missing and set its policy (``policies``: bucket → JSON)."""
+def ensure_buckets(client, buckets: list[str], policies: dict[str, str] | None = None) -> None:
+    """Create every bucket that is missing and set its policy (``policies``: bucket → JSON).
+
+    The local stack passes no policies: moto matches a policy's principals loosely (the
+    focal point's Deny statements denied the pipeline's own requests too), so the
+    policies of ``docker/s3-policies`` are proven by the IAM evaluator in
+    ``tests/test_docker.py`` and applied to MinIO by the compose file.
+    """
+    policies = policies or {}
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     for bucket in buckets:
         if bucket not in existing:
@@ -124,22 +130,3 @@ def restore_objects(client, directory: Path) -> int:
             client.upload_file(str(path), root.name, path.relative_to(root).as_posix())
             count += 1
     return count
-
-
-def policies_by_bucket(policy_dir: Path) -> dict[str, str]:
-    """The bucket policies in ``docker/s3-policies``, keyed by the bucket each one names."""
-    found = {}
-    for path in sorted(policy_dir.glob("*.json")):
-        text = path.read_text(encoding="utf-8")
-        resources = [
-            r
-            for statement in json.loads(text)["Statement"]
-            for r in (
-                statement["Resource"]
-                if isinstance(statement["Resource"], list)
-                else [statement["Resource"]]
-            )
-        ]
-        bucket = resources[0].removeprefix("arn:aws:s3:::").split("/", 1)[0]
-        found[bucket] = text
-    return found
