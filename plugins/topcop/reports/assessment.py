@@ -26,8 +26,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Engine
 
 from topcop import config
+from topcop.cells import write_cell
 from topcop.periods import Period
-from topcop.reports.cells import write_cell
 from topcop.reports.changes import (
     MIN_RELATIVE_CHANGE,
     OUTLIER_FACTOR,
