@@ -22,9 +22,9 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.chart import BarChart, LineChart
 from sqlalchemy import Engine, text
 
+from topcop.cells import write_cell
 from topcop.reports.assessment import build_assessment
 from topcop.reports.build import build_report, upload_report
-from topcop.reports.cells import write_cell
 from topcop.reports.completeness import Timeliness, completeness
 from topcop.warehouse.engine import warehouse_engine
 from topcop.warehouse.migrate import migrate

@@ -22,7 +22,8 @@ from topcop.warehouse import dictionary
 from topcop.warehouse.dimensions import seed_dimensions
 from topcop.warehouse.engine import warehouse_engine, warehouse_url
 from topcop.warehouse.migrate import main as migrate_main
-from topcop.warehouse.migrate import migrate, migrations, pending_migrations
+from topcop.warehouse.migrate import migrate
+from topcop.warehouse.schema import migrations, pending_migrations
 
 
 def _rows(engine: Engine, sql: str, **params: Any) -> list[Any]:

@@ -4,6 +4,10 @@ Errors are values for users: every problem with a file becomes a ``Finding``
 pointing at the sheet, row and column, quoting the value and naming the rule.
 Severity ``error`` rejects the return; ``warning`` accepts it with the finding
 recorded in the receipt.
+
+``ExpectationResult`` is the other half of a check's outcome: how each
+expectation or rule fared, found or not. The validation produces both and the
+warehouse stores both, so both live here, below either.
 """
 
 from __future__ import annotations
@@ -38,6 +42,21 @@ class Finding:
         if self.column:
             parts.append(f"column {self.column}")
         return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    """How one expectation fared on one table: the warehouse keeps these per submission."""
+
+    suite: str
+    expectation_type: str
+    column: str | None  # several columns joined by "," (pairs, compound keys)
+    success: bool
+    unexpected_count: int | None  # None: not evaluated (its column is missing)
+    severity: Severity
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def _jsonable(value: Any) -> Any:

@@ -18,24 +18,19 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine
 
 from topcop import config
-from topcop.findings import Finding, file_error
 from topcop.landing import InboxFile, Landing, stored_name
 from topcop.landing import landing as configured_landing
 from topcop.landing.base import safe_name
 from topcop.receipts import Receipt
-from topcop.returns.model import ReturnFile
-
-if TYPE_CHECKING:
-    from topcop.validation.check import CheckedReturn
+from topcop.validation.admission import refused_unread
 
 log = logging.getLogger(__name__)
 
-MAX_NAME_LENGTH = 200
 LOADED = ("accepted", "accepted_with_warnings")
 # Another run, or this batch's earlier try, took the file between listing and fetching.
 GONE = "gone"
@@ -111,54 +106,6 @@ def new_data(results: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not loaded and not gone:
         return None
     return {"loaded": len(loaded), "gone": gone, "periods": sorted({r["period"] for r in loaded})}
-
-
-def admission_findings(item: InboxFile) -> list[Finding]:
-    """Checks made before a single byte is fetched: a safe name and a size within the limit."""
-    findings = name_findings(item.name)
-    limit = config.limits().max_file_bytes
-    if item.size > limit:
-        findings.append(
-            file_error(
-                "file_too_large",
-                f"The file has {item.size:,} bytes; the limit is {limit:,}. Send the seizures "
-                "as one CSV file (much smaller than a workbook) or contact the programme's "
-                "data steward.",
-                item.size,
-            )
-        )
-    return findings
-
-
-def name_findings(name: str) -> list[Finding]:
-    """A file name that could not be stored safely is refused before anything is read."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return [file_error("file_name_unsafe", "The file name contains control characters.", name)]
-    if "/" in name or "\\" in name or ".." in name:
-        return [
-            file_error(
-                "file_name_unsafe", "The file name contains a path ('/', '\\' or '..').", name
-            )
-        ]
-    if len(name) > MAX_NAME_LENGTH:
-        return [
-            file_error(
-                "file_name_too_long",
-                f"The file name has {len(name)} characters; at most {MAX_NAME_LENGTH} are allowed.",
-                name[:50] + "…",
-            )
-        ]
-    return []
-
-
-def refused_unread(item: InboxFile, local: Path) -> CheckedReturn | None:
-    """The check's outcome for a file refused before it is fetched; None when it may be read."""
-    from topcop.validation.check import CheckedReturn
-
-    refused = admission_findings(item)
-    if not refused:
-        return None
-    return CheckedReturn(ret=ReturnFile(path=local, file_format="unread"), findings=refused)
 
 
 def sha256_of(path: Path) -> str:

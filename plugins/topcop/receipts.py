@@ -110,7 +110,7 @@ class Receipt:
         """The receipt as a workbook: a summary sheet and a findings sheet."""
         from openpyxl import Workbook
 
-        from topcop.reports.cells import safe_text
+        from topcop.cells import safe_text
 
         wb = Workbook()
         _write_summary(wb.active, self)
@@ -135,7 +135,7 @@ _FILLS = {"error": "FFC7CE", "warning": "FFEB9C"}
 def _write_summary(ws: Any, receipt: Receipt) -> None:
     from openpyxl.styles import Alignment, Font
 
-    from topcop.reports.cells import write_cell
+    from topcop.cells import write_cell
 
     ws.title = SUMMARY_SHEET
     counts = receipt.counts()
@@ -178,7 +178,7 @@ def _write_summary(ws: Any, receipt: Receipt) -> None:
 def _write_findings(ws: Any, findings: list[Finding]) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    from topcop.reports.cells import write_cell
+    from topcop.cells import write_cell
 
     for col, name in enumerate(FINDING_COLUMNS, start=1):
         write_cell(ws, 1, col, name).font = Font(bold=True)

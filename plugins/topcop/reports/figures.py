@@ -17,6 +17,9 @@ from sqlalchemy import DateTime, Engine, bindparam, text
 
 from topcop.reports.handling import SUPPRESSED, Disclosure
 
+# Observation statuses a reader is warned of: the value is there, but not final.
+FLAGGED = {"P": "provisional", "E": "estimated"}
+
 
 @dataclass(frozen=True)
 class Figure:

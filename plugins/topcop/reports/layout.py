@@ -19,7 +19,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from topcop.reports.cells import write_cell
+from topcop.cells import write_cell
 
 BOLD = Font(bold=True)
 ITALIC = Font(italic=True)

@@ -16,10 +16,10 @@ from datetime import date
 
 import pandas as pd
 
-from topcop.findings import ERROR, Finding
+from topcop.findings import ERROR, ExpectationResult, Finding
 from topcop.returns.model import DATA_SHEETS, INDICATORS_SHEET, METADATA_SHEET, ROW, ReturnFile
 from topcop.validation.rules import cross_rules, declared_period, metadata_location, rule_results
-from topcop.validation.suites import ExpectationResult, Validation
+from topcop.validation.suites import Validation
 
 __all__ = [
     "ExpectationResult",

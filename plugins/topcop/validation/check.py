@@ -15,9 +15,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from topcop.findings import Finding
+from topcop.findings import ExpectationResult, Finding
 from topcop.returns.model import ReturnFile
-from topcop.validation.suites import ExpectationResult
 
 
 @dataclass

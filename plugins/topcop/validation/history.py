@@ -33,11 +33,10 @@ import yaml
 from sqlalchemy import Engine, bindparam, text
 
 from topcop.config import codelists, codelists_dir
-from topcop.findings import WARNING, Finding
+from topcop.findings import WARNING, ExpectationResult, Finding
 from topcop.periods import Period
 from topcop.returns.model import INDICATORS_SHEET, ROW, ReturnFile
 from topcop.validation.rules import declared_period
-from topcop.validation.suites import ExpectationResult
 
 SUITE = "history"  # how the warehouse's data-quality results name this step
 OUTLIER = "history_outlier"  # far outside the figures of the last N periods

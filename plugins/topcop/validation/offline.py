@@ -82,8 +82,8 @@ def check_file(
     path: Path, *, country: str, today: date | None = None, engine: Engine | None = None
 ) -> CheckedReturn:
     """What the pipeline would find in ``path`` arriving in ``country``'s bucket today."""
-    from topcop.ingest import refused_unread
     from topcop.landing import InboxFile
+    from topcop.validation.admission import refused_unread
     from topcop.validation.check import check_return
 
     now = datetime.now(UTC)

@@ -20,10 +20,9 @@ from typing import Any
 import pandas as pd
 
 from topcop.config import Indicator, codelists
-from topcop.findings import ERROR, WARNING, Finding, Severity
+from topcop.findings import ERROR, WARNING, ExpectationResult, Finding, Severity
 from topcop.periods import Period, PeriodError
 from topcop.returns.model import DATASETS, INDICATORS_SHEET, METADATA_SHEET, ROW, ReturnFile
-from topcop.validation.suites import ExpectationResult
 
 _FREQUENCY_WORDS = {"A": "yearly", "S": "half-yearly", "Q": "quarterly", "M": "monthly"}
 SUITE = "rules"  # how the warehouse's data-quality results name this module

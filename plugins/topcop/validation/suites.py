@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from string import Formatter
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from topcop.config import codelists, expectations_dir, limits
-from topcop.findings import ERROR, WARNING, Finding, Severity
+from topcop.findings import ERROR, WARNING, ExpectationResult, Finding, Severity
 from topcop.periods import Period
 from topcop.returns.model import (
     INDICATOR_COLUMNS,
@@ -61,21 +61,6 @@ _ROW_LISTS = (
 # When the declared period cannot be read, the seizure dates have nothing to be
 # checked against; the metadata suite already rejects the period itself.
 _NO_PERIOD = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"))
-
-
-@dataclass(frozen=True)
-class ExpectationResult:
-    """How one expectation fared on one table: the warehouse keeps these per submission."""
-
-    suite: str
-    expectation_type: str
-    column: str | None  # several columns joined by "," (pairs, compound keys)
-    success: bool
-    unexpected_count: int | None  # None: not evaluated (its column is missing)
-    severity: Severity
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass

@@ -27,7 +27,7 @@ import yaml
 from sqlalchemy import Engine, inspect, text
 
 from topcop import config
-from topcop.warehouse.migrate import apply_migrations, is_recorded, lock, record, run_script
+from topcop.warehouse.schema import apply_migrations, is_recorded, lock, record, run_script
 
 TABLE, VIEW, FUNCTION = "table", "view", "function"
 

@@ -35,7 +35,7 @@ from sqlalchemy.sql.expression import TableClause, and_
 
 from topcop import config
 from topcop.periods import Period
-from topcop.warehouse.migrate import lock
+from topcop.warehouse.schema import lock
 
 Row = dict[str, Any]
 

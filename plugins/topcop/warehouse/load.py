@@ -22,13 +22,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, Engine, bindparam, column, insert, table, text
 from sqlalchemy.exc import IntegrityError
 
-from topcop.findings import ERROR, WARNING, Finding
+from topcop.findings import ERROR, WARNING, ExpectationResult, Finding
 from topcop.periods import Period, PeriodError
 from topcop.returns.model import (
     INDICATOR_COLUMNS,
@@ -38,9 +38,6 @@ from topcop.returns.model import (
     SEIZURES_SHEET,
     ReturnFile,
 )
-
-if TYPE_CHECKING:
-    from topcop.validation.suites import ExpectationResult
 
 ACCEPTED = "accepted"
 ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"

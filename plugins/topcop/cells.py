@@ -3,8 +3,9 @@
 openpyxl turns any string starting with ``=`` into a formula and ``#N/A``-like
 strings into error values. A focal point's comment such as
 ``=HYPERLINK("http://x","y")`` must reach the reader as the words typed, never
-as something Excel evaluates, so every value a report writes goes through
-``write_cell``.
+as something Excel evaluates, so every value a report or a receipt writes goes
+through ``write_cell``. A foundation module: receipts and reports both use it,
+and it imports nothing of the package.
 """
 
 from __future__ import annotations
