@@ -151,6 +151,7 @@ class Stack:
             ),
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{db}",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "topcop.stack.worker.CELERY_CONFIG",
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(self.ports["api"]),
             "AIRFLOW__API__WORKERS": "1",

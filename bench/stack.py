@@ -1,0 +1,138 @@
+"""``make stack`` measured: drop→receipt latency, and what a file task costs before our code runs.
+
+Starts the stack (``topcop.stack.local.Stack``) in a throwaway folder on free
+ports, drops small returns into the units' S3 inboxes at random moments, and
+reads each receipt's arrival from S3 (its LastModified) against the moment the
+drop returned. From Airflow's metadata: for every ``process_returns`` task,
+queued → started (executor pick-up and process start) and its whole duration.
+Run once with the workers preloading our modules (``topcop.stack.preload``) and
+once without, so the fixed cost of a task is seen side by side.
+
+``python -m bench.stack`` (or ``BENCH_PARTS=stack python -m bench``);
+``BENCH_STACK_FILES`` (default 20) files per run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from topcop.periods import last_closed_periods
+from topcop.returns.samples import fill_template, sample_content
+from topcop.stack.local import Stack
+
+UNITS = ("AM", "AZ", "GE", "MD", "UA")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(files: int, preload: bool, log=print) -> dict[str, Any]:
+    root = Path(tempfile.mkdtemp(prefix="topcop-bench-stack-"))
+    root.chmod(0o711)
+    extra = {"TOPCOP_WATCH_SECONDS": "2"}
+    stack = Stack(root=root, ports={n: _free_port() for n in ("api", "postgres", "redis", "s3")})
+    if not preload:
+        # Airflow's own Celery configuration: no modules imported before the fork.
+        extra["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] = (
+            "airflow.providers.celery.executors.default_celery.DEFAULT_CELERY_CONFIG"
+        )
+    stack.extra_env = extra
+    rng = random.Random(20261207)
+    periods = [str(p) for p in last_closed_periods(date.today(), 4)]
+    try:
+        started = time.perf_counter()
+        stack.up()
+        log(f"stack up in {time.perf_counter() - started:.0f} s (preload={preload})")
+        client = stack.s3_client()
+        drops: dict[tuple[str, str], datetime] = {}
+        for i in range(files):
+            unit, period = UNITS[i % len(UNITS)], periods[(i // len(UNITS)) % len(periods)]
+            name = f"{unit}_{period}_bench_{i}.xlsx"
+            path = fill_template(
+                sample_content(unit, period, seed=1000 + i, seizure_rows=50), root / name
+            )
+            time.sleep(rng.uniform(0, 6))  # random moments, as focal points send
+            client.upload_file(str(path), f"topcop-{unit.lower()}", f"inbox/{name}")
+            drops[(unit, name)] = datetime.now(UTC)
+        latencies = _wait_receipts(client, drops, timeout=300 + 10 * files)
+        tasks = _task_timings(stack)
+    finally:
+        stack.down()
+        shutil.rmtree(root, ignore_errors=True)
+    return {
+        "preload": preload,
+        "files": files,
+        "latency_p50_s": _percentile(latencies, 0.5),
+        "latency_p95_s": _percentile(latencies, 0.95),
+        "latency_max_s": max(latencies),
+        "task_queued_to_start_median_s": statistics.median(t[0] for t in tasks),
+        "task_duration_median_s": statistics.median(t[1] for t in tasks),
+        "tasks": len(tasks),
+    }
+
+
+def _wait_receipts(client, drops: dict, timeout: float) -> list[float]:
+    deadline = time.monotonic() + timeout
+    latencies: dict[tuple[str, str], float] = {}
+    while len(latencies) < len(drops) and time.monotonic() < deadline:
+        for unit in {u for u, _ in drops}:
+            listing = client.list_objects_v2(Bucket=f"topcop-{unit.lower()}", Prefix="receipts/")
+            for obj in listing.get("Contents", []):
+                for (u, name), dropped in drops.items():
+                    if u == unit and obj["Key"].endswith(f"_{name}.json"):
+                        latencies.setdefault(
+                            (u, name), (obj["LastModified"] - dropped).total_seconds()
+                        )
+        time.sleep(0.5)
+    missing = set(drops) - set(latencies)
+    if missing:
+        raise RuntimeError(f"no receipt for {sorted(missing)}")
+    return list(latencies.values())
+
+
+def _task_timings(stack: Stack) -> list[tuple[float, float]]:
+    url = stack.metadata_url().replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT extract(epoch FROM start_date - queued_dttm), extract(epoch FROM end_date - start_date)"
+            " FROM task_instance WHERE dag_id = 'topcop_ingest' AND task_id = 'process_returns'"
+            " AND state = 'success'"
+        ).fetchall()
+    return [(float(a), float(b)) for a, b in rows]
+
+
+def run_stack(out: Path, log=print) -> dict[str, Any]:
+    files = int(os.environ.get("BENCH_STACK_FILES", "20"))
+    result = {
+        "preloaded": measure(files, preload=True, log=log),
+        "not_preloaded": measure(max(5, files // 4), preload=False, log=log),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "stack.json").write_text(json.dumps(result, indent=1), "utf-8")
+    return result
+
+
+if __name__ == "__main__":
+    figures = run_stack(Path(__file__).resolve().parent.parent / "var" / "bench")
+    print(json.dumps(figures, indent=1))
