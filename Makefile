@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 install: $(STAMP)
 
 # Reinstall when the pins change; the stamp records a finished install.
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt requirements-runtime.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .

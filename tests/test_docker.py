@@ -22,32 +22,94 @@ def compose():
     return yaml.safe_load((DOCKER / "docker-compose.yml").read_text())
 
 
-def test_compose_has_every_airflow_component_and_the_stores(compose):
+AIRFLOW_SERVICES = (
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+)
+TEST_TOOLS = ("pytest", "moto", "hypothesis", "ruff", "pyinstrument", "matplotlib", "import-linter")
+
+
+def test_compose_runs_airflow_on_celery_with_every_component_and_store(compose):
     services = compose["services"]
-    assert {"postgres", "minio", "api-server", "scheduler", "dag-processor", "triggerer"} <= set(
+    assert {"postgres", "redis", "minio", "minio-init", "airflow-init", *AIRFLOW_SERVICES} <= set(
         services
     )
-    for name in ("api-server", "scheduler", "dag-processor", "triggerer"):
+    assert services["postgres"]["image"] == "postgres:15"
+    assert services["minio"]["image"].startswith("minio/minio:")
+    for name in (*AIRFLOW_SERVICES, "airflow-init"):
         env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://"), name
+        assert "@redis:6379" in env["AIRFLOW__CELERY__BROKER_URL"]
         assert env["TOPCOP_LANDING"] == "s3"
         assert services[name]["build"]["dockerfile"] == "docker/Dockerfile"
+    assert services["airflow-worker"]["command"][:3] == ["airflow", "celery", "worker"]
+
+
+def test_the_worker_service_can_be_scaled(compose):
+    worker = compose["services"]["airflow-worker"]
+    assert "container_name" not in worker
+    assert "ports" not in worker  # a fixed host port would clash at --scale airflow-worker=2
+
+
+def test_every_long_running_service_has_a_healthcheck_and_waits_for_healthy_ones(compose):
+    services = compose["services"]
+    one_shot = {n for n, s in services.items() if s.get("restart") == "no"}
+    assert one_shot == {"minio-init", "airflow-init"}
+    for name, service in services.items():
+        if name not in one_shot:
+            assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        for dependency, condition in (service.get("depends_on") or {}).items():
+            expected = (
+                "service_completed_successfully" if dependency in one_shot else "service_healthy"
+            )
+            assert condition == {"condition": expected}, f"{name} -> {dependency}"
+    assert set(services["airflow-worker"]["depends_on"]) >= {"postgres", "redis", "airflow-init"}
+
+
+def test_every_airflow_setting_in_compose_is_a_real_option(compose):
+    from airflow.configuration import conf
+
+    for name in (*AIRFLOW_SERVICES, "airflow-init"):
+        for key in compose["services"][name]["environment"]:
+            if not key.startswith("AIRFLOW__"):
+                continue
+            section, option = key.removeprefix("AIRFLOW__").lower().split("__", 1)
+            known = conf.get_options_including_defaults(section)
+            assert option in known or option == "sql_alchemy_conn_async", key
 
 
 def test_no_secret_is_written_in_the_compose_file(compose):
     text = (DOCKER / "docker-compose.yml").read_text()
     for name, service in compose["services"].items():
         for key, value in (service.get("environment") or {}).items():
-            if re.search(r"PASSWORD|SECRET|FERNET|KEY", key) and "CONN" not in key:
+            if re.search(r"PASSWORD|SECRET|FERNET|KEY|AUTH", key) and "CONN" not in key:
                 assert str(value).startswith("${"), f"{name}.{key} must come from the environment"
     # Connection strings carry credentials only as ${...} references.
     for url in re.findall(r"\w+://[^\s'\"]+@", text):
-        assert re.search(r"://\w+:\$\{", url), url
+        assert re.search(r"://\w*:\$?\$\{", url), url
+    example = (DOCKER / "env.example").read_text()
+    for variable in set(re.findall(r"(?<!\$)\$\{(\w+)", text)):  # $${X} is the container's own
+        assert f"{variable}=" in example, f"{variable} missing from docker/env.example"
 
 
-def test_dockerfile_installs_the_pinned_set():
+def test_the_image_installs_the_runtime_pins_only():
     text = (DOCKER / "Dockerfile").read_text()
     assert "FROM apache/airflow:3.3.2" in text
-    assert "-r /opt/topcop/requirements.txt -c /opt/topcop/constraints.txt" in text
+    assert "-r /opt/topcop/requirements-runtime.txt -c /opt/topcop/constraints.txt" in text
+    commands = [ln for ln in text.splitlines() if ln.startswith(("COPY", "RUN", " &&"))]
+    assert not any(re.search(r"\brequirements\.txt", ln) for ln in commands), commands
+    runtime = (DOCKER.parent / "requirements-runtime.txt").read_text().splitlines()
+    pins = [line for line in runtime if line and not line.startswith("#")]
+    assert pins and all("==" in line for line in pins)
+    names = {re.split(r"[=\[]", line)[0].lower() for line in pins}
+    assert not names & set(TEST_TOOLS), names & set(TEST_TOOLS)
+    assert {"celery", "apache-airflow-providers-celery", "redis"} <= names
+    everything = (DOCKER.parent / "requirements.txt").read_text()
+    assert "-r requirements-runtime.txt" in everything
 
 
 def test_policy_files_are_the_generated_ones():
