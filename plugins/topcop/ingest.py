@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from topcop import config
+from topcop.approval import hold_return, needs_approval
 from topcop.findings import Finding, file_error
 from topcop.landing import InboxFile, Landing, stored_name
 from topcop.landing import landing as configured_landing
@@ -215,6 +216,9 @@ def process_return(
             size_bytes=size,
             received_at=item.received_at,
         )
+        # A correction to a closed period that would pass waits for a steward (topcop.approval).
+        if sha256 is not None and needs_approval(findings):
+            return hold_return(item, checked, received, landing=landing, engine=engine, now=now)
         outcome = record_submission(
             engine,
             ret,

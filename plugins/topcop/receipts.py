@@ -25,6 +25,8 @@ _STATUS_WORDS = {
     "accepted_with_warnings": "Accepted with warnings",
     "rejected": "Rejected",
     "duplicate": "Already received",
+    "held": "Waiting for approval",
+    "refused": "Refused",
 }
 _HEADLINES = {
     "accepted": "Accepted: the return was loaded.",
@@ -33,6 +35,11 @@ _HEADLINES = {
     "rejected": "Rejected: nothing was loaded. Correct the errors below and send the file again.",
     "duplicate": "Already received: this file is identical to one accepted earlier; nothing "
     "new was loaded.",
+    "held": "Waiting for approval: the period is closed, so this correction is held until a "
+    "data steward approves or refuses it; nothing is loaded yet and you will get another "
+    "receipt with the decision.",
+    "refused": "Refused: a data steward refused this correction to a closed period; nothing "
+    "was loaded.",
 }
 
 
@@ -57,9 +64,20 @@ class Receipt:
     seizure_rows: int = 0
     findings: list[Finding] = field(default_factory=list)
     history_checked: bool = False  # figures compared with the unit's earlier periods
+    # A steward's decision on a correction to a closed period: by, at (ISO), reason.
+    approval: dict[str, Any] | None = None
 
     @property
     def headline(self) -> str:
+        if self.approval and self.status == "refused":
+            return (
+                f"Refused: {self.approval.get('reason') or 'no reason given'}. Nothing was loaded."
+            )
+        if self.approval and self.status in ("accepted", "accepted_with_warnings"):
+            return (
+                f"Approved and loaded: a data steward approved this correction to a closed "
+                f"period; it was loaded as revision {self.revision}."
+            )
         return _HEADLINES[self.status]
 
     @property
@@ -68,6 +86,8 @@ class Receipt:
         area = self.location.split("/", 2)[1] if self.location.count("/") >= 2 else ""
         if area == "quarantine":
             return f"Kept in quarantine, not loaded: {self.location}"
+        if area == "held":
+            return f"Held for a steward's decision, not loaded: {self.location}"
         return f"Archived: {self.location}"
 
     def counts(self) -> dict[str, int]:
@@ -99,6 +119,7 @@ class Receipt:
             "location": self.location,
             "where": self.where,
             "history_checked": self.history_checked,
+            "approval": self.approval,
             "counts": self.counts(),
             "findings": [f.as_dict() for f in self.findings],
         }
@@ -157,6 +178,7 @@ def _write_summary(ws: Any, receipt: Receipt) -> None:
         ("Warnings", counts["warnings"]),
         ("Figures compared with earlier periods", "yes" if receipt.history_checked else "no"),
         ("Where the file is now", receipt.where),
+        *_approval_lines(receipt.approval),
         ("Submission id", receipt.submission_id),
         ("SHA-256 of the file", receipt.sha256),
     ]
@@ -206,6 +228,17 @@ def _write_findings(ws: Any, findings: list[Finding]) -> None:
     ws.freeze_panes = "A2"
     if findings:
         ws.auto_filter.ref = ws.dimensions
+
+
+def _approval_lines(approval: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    if not approval:
+        return []
+    return [
+        ("Steward's decision", approval.get("decision")),
+        ("Decided by", approval.get("decided_by")),
+        ("Decided at (UTC)", approval.get("decided_at")),
+        ("Steward's reason", approval.get("reason")),
+    ]
 
 
 def _unit_words(code: str) -> str:
