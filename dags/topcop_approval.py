@@ -39,9 +39,9 @@ def topcop_approval():
         """What the steward decides on: unit, period, file, changes and findings (skips if decided)."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from topcop.approval import PENDING, _engine, request
+        from topcop.approval import PENDING, migrated_engine, request
 
-        req = request(_engine(), params["request_id"])
+        req = request(migrated_engine(), params["request_id"])
         if req.status != PENDING:
             raise AirflowSkipException(f"already {req.status} by {req.decided_by}")
         return {"subject": req.subject, "body": req.summary}

@@ -6,8 +6,9 @@ no more tasks than that run): read → validate
 (Great Expectations suites in ``expectations/``) → load into the warehouse in
 one transaction → receipt in the unit's ``receipts/`` → file moved to
 ``archive/`` or ``quarantine/`` (a correction to a closed period that would pass
-goes to ``held/`` instead, and a ``topcop_approval`` run asks a steward). When anything new was loaded, the warehouse
-Asset is updated and the assessment report rebuilds.
+goes to ``held/`` instead, and a ``topcop_approval`` run asks a steward). When
+anything new was loaded, the warehouse Asset is updated and the assessment
+report rebuilds.
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ def runs_to_request(engine: Engine | None = None) -> list[dict[str, Any]]:
     before asking gets its request asked by the next one (the run id is fixed, so
     a request already asked is skipped).
     """
-    engine = engine or _engine()
+    engine = engine or migrated_engine()
     with engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -331,7 +331,7 @@ def apply_decision(
     from topcop.landing import landing as configured_landing
 
     landing = landing or configured_landing()
-    engine = engine or _engine()
+    engine = engine or migrated_engine()
     now = now or datetime.now(UTC)
     req = request(engine, request_id)
     if req.status == PENDING:
@@ -536,7 +536,8 @@ def _select(where: str) -> TextClause:
     )
 
 
-def _engine() -> Engine:
+def migrated_engine() -> Engine:
+    """The configured warehouse, migrated: what the approval and deadline tasks work on."""
     from topcop.warehouse.engine import warehouse_engine
     from topcop.warehouse.migrate import migrate
 
