@@ -29,6 +29,7 @@ from topcop.findings import ERROR, WARNING, Finding
 from topcop.ingest import process_return
 from topcop.landing.local import LocalLanding
 from topcop.returns.samples import SampleReturn, fill_template, sample_content
+from topcop.validation.data_docs import pending_dir
 
 PERIOD = "2025-Q2"  # closes 2026-07-30 (deadline + 365 days)
 FIRST_LOAD = date(2025, 8, 10)
@@ -147,6 +148,8 @@ def test_approved_correction_is_loaded_once_as_next_revision_with_its_audit(land
             text("SELECT status, decided_by, reason, approved_revision FROM v_approval")
         ).one()
     assert tuple(audit) == ("approved", "steward.anna", "Audit confirmed", 2)
+    # How the decided file fared goes to the next Data Docs build.
+    assert [p.name for p in pending_dir().glob("*_approved.json")] != []
 
     # A rerun of the decision (a cleared task, a retry) loads nothing again.
     again = apply_decision(

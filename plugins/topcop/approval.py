@@ -362,6 +362,7 @@ def _decide(
 ) -> None:
     """Check the held file again and record it, loaded or refused, with the decision."""
     from topcop.validation.check import check_return
+    from topcop.validation.data_docs import save_validation_results
     from topcop.warehouse.load import ReceivedFile, record_submission
 
     chosen = list(answer.get("chosen_options") or [])
@@ -408,7 +409,7 @@ def _decide(
         if updated != 1:
             raise RuntimeError(f"request {req.request_id} was decided by someone else meanwhile")
 
-    record_submission(
+    outcome = record_submission(
         engine,
         checked.ret,
         reporting_unit=req.reporting_unit,
@@ -423,6 +424,21 @@ def _decide(
         processed_at=now,
         results=checked.results,
         within=record_decision,
+    )
+    # The next ingest run's Data Docs build shows how the decided file fared.
+    save_validation_results(
+        checked.gx_results,
+        run_name=f"{req.reporting_unit}_{req.stored_name}_{status}",
+        run_time=now,
+        batch=f"{req.reporting_unit}_{req.period}",
+        meta={
+            "submission_id": outcome.submission_id,
+            "reporting_unit": req.reporting_unit,
+            "file_name": req.file_name,
+            "status": outcome.status,
+            "revision": outcome.revision,
+            "steward_decision": status,
+        },
     )
 
 
