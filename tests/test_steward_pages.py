@@ -4,7 +4,8 @@ Behind Airflow's login (401 without it), values from returns escaped, and in a r
 browser (Playwright driving Debian's chromium): log in through the simple auth
 manager's form, open each page, read the matrix's statuses, click through to a
 receipt, and approve a held correction in Airflow's own approval form, then see it
-loaded in the revision history. Screenshots go to docs/screenshots/ for the README.
+loaded in the revision history. Screenshots go to docs/screenshots/ for the README
+(with TOPCOP_UPDATE_SCREENSHOTS=1), else to a temporary folder.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from topcop.warehouse.migrate import migrate
 
 pytestmark = pytest.mark.slow
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+# The README's screenshots are refreshed with TOPCOP_UPDATE_SCREENSHOTS=1; otherwise they
+# go to a temporary folder, so a test run leaves the working tree as it was.
+DOCS_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -142,12 +145,13 @@ def _held_correction(server, landing, engine) -> str:
     return server.wait_for("AZ's approval asking", asking)
 
 
-def test_in_a_browser_log_in_read_the_pages_and_approve_a_correction(pages):
+def test_in_a_browser_log_in_read_the_pages_and_approve_a_correction(pages, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     server, landing, engine, periods = pages
+    shots = DOCS_SHOTS if os.environ.get("TOPCOP_UPDATE_SCREENSHOTS") == "1" else tmp_path
     run_id = _held_correction(server, landing, engine)
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
@@ -165,23 +169,23 @@ def test_in_a_browser_log_in_read_the_pages_and_approve_a_correction(pages):
         expect(ua).to_have_attribute("data-status", "missing")
         ge = page.locator(f'td[data-unit="GE"][data-period="{latest}"]')
         expect(ge).to_have_attribute("data-status", "rejected")
-        page.screenshot(path=SHOTS / "completeness.png")
+        page.screenshot(path=shots / "completeness.png")
 
         ge.get_by_role("link").first.click()
         expect(page.locator("section.receipt").first).to_contain_text("rejected")
         expect(page.locator("section.receipt").first).to_contain_text(SCRIPT)  # as text
-        page.screenshot(path=SHOTS / "receipts.png")
+        page.screenshot(path=shots / "receipts.png")
 
         page.goto(f"{server.url}/topcop/approvals")
         expect(page.locator('section.approval[data-unit="AZ"]')).to_be_visible()
-        page.screenshot(path=SHOTS / "approvals.png")
+        page.screenshot(path=shots / "approvals.png")
         page.locator('section.approval[data-unit="AZ"]').get_by_role("link").click()
 
         # Airflow's own form: the reason field, then Approve.
         page.wait_for_url(lambda url: "required_actions" in url or "/dags/" in url)
         reason = page.get_by_role("textbox").first
         reason.fill("Checked with the focal point")
-        page.screenshot(path=SHOTS / "airflow_approval_form.png")
+        page.screenshot(path=shots / "airflow_approval_form.png")
         page.get_by_role("button", name="Approve").click()
 
         server.wait_for(
@@ -194,5 +198,5 @@ def test_in_a_browser_log_in_read_the_pages_and_approve_a_correction(pages):
         page.goto(f"{server.url}/topcop/history/AZ/2025-Q2")
         expect(page.locator("#history")).to_contain_text("approved by steward")
         expect(page.locator("#history")).to_contain_text("Checked with the focal point")
-        page.screenshot(path=SHOTS / "history.png")
+        page.screenshot(path=shots / "history.png")
         browser.close()
