@@ -11,7 +11,9 @@ Suspended units expect nothing and get nothing.
 When a deadline has passed with returns missing, the stewards get one alert per
 dataset and period: an email through the `topcop_smtp` connection to
 `TOPCOP_STEWARD_EMAILS` when both are set, a log line otherwise, and a row in
-the warehouse's `alert` table either way. See docs/calendar.md.
+the warehouse's `alert` table either way. See docs/calendar.md. Corrections held for a
+steward's approval longer than `TOPCOP_APPROVAL_REMIND_AFTER_DAYS` (default 3) are
+reminded the same way, once per interval, for as long as they wait.
 """
 
 from __future__ import annotations
@@ -61,7 +63,25 @@ def topcop_deadlines():
             sent += alert(engine, a.subject, a.body, kind=a.kind, key=a.key) is not None
         return sent
 
+    @task
+    def remind_approvals() -> int:
+        """Remind the stewards of corrections held longer than TOPCOP_APPROVAL_REMIND_AFTER_DAYS."""
+        from datetime import UTC, datetime
+
+        from topcop import config
+        from topcop.alerts import StewardAlert
+        from topcop.alerts import alert_stewards as alert
+        from topcop.approval import migrated_engine, reminders
+
+        engine = migrated_engine()
+        sent = 0
+        for item in reminders(engine, datetime.now(UTC), config.approval_remind_after()):
+            a = StewardAlert.from_dict(item)
+            sent += alert(engine, a.subject, a.body, kind=a.kind, key=a.key) is not None
+        return sent
+
     alert_stewards(watch_deadlines())
+    remind_approvals()  # steward approval (issue 15)
 
 
 topcop_deadlines()

@@ -5,12 +5,15 @@ Each file in a reporting unit's ``inbox/`` is one mapped task (past
 no more tasks than that run): read → validate
 (Great Expectations suites in ``expectations/``) → load into the warehouse in
 one transaction → receipt in the unit's ``receipts/`` → file moved to
-``archive/`` or ``quarantine/``. When anything new was loaded, the warehouse
-Asset is updated and the assessment report rebuilds.
+``archive/`` or ``quarantine/`` (a correction to a closed period that would pass
+goes to ``held/`` instead, and a ``topcop_approval`` run asks a steward). When
+anything new was loaded, the warehouse Asset is updated and the assessment
+report rebuilds.
 """
 
 from __future__ import annotations
 
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import dag, get_current_context, task
 
 from topcop.orchestration import DEFAULT_ARGS, START_DATE, WAREHOUSE, ingest_schedule
@@ -77,7 +80,25 @@ def topcop_ingest():
         (warehouse or landing store unreachable) would end green.
         """
 
+    # --- steward approval (issue 15): one topcop_approval run per held correction ---
+    @task(trigger_rule="all_done")
+    def approval_requests() -> list[dict]:
+        """Every pending approval request (held file) as a run to trigger; asked ones are skipped."""
+        from topcop.approval import runs_to_request
+
+        return runs_to_request()
+
+    # --- end steward approval ---
+
     processed = process_returns.expand(refs=list_returns())
+    requests = approval_requests()  # steward approval (issue 15)
+    processed >> requests
+    TriggerDagRunOperator.partial(
+        task_id="ask_stewards",
+        trigger_dag_id="topcop_approval",
+        skip_when_already_exists=True,
+        doc_md="Starts one topcop_approval run per held correction (skipped when already asked).",
+    ).expand_kwargs(requests)
     announce_new_data(processed)
     processed >> build_data_docs()
     processed >> every_file_processed()

@@ -29,7 +29,7 @@ import pytest  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 
 # Real servers started by the tests: PostgreSQL (initdb/pg_ctl) and S3 (moto's HTTP server).
-pytest_plugins = ["pg_server", "s3_server"]
+pytest_plugins = ["pg_server", "s3_server", "airflow_server"]  # airflow_server: steward tests
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ def test_no_import_errors(dagbag):
         "topcop_report",
         "topcop_templates",
         "topcop_deadlines",
+        "topcop_approval",
     }
 
 

@@ -102,3 +102,19 @@ def test_stored_name_is_unique_per_arrival_and_content(landing):
     a = stored_name(item, "a" * 64)
     b = stored_name(item, "b" * 64)
     assert a != b and a.endswith("_r.xlsx") and a.startswith(item.received_at.strftime("%Y%m%dT"))
+
+
+def test_held_file_is_released_once_to_its_decided_area(tmp_path):
+    """Steward approval: inbox -> held/ -> quarantine/, and a second release finds it there."""
+    from topcop.landing.local import LocalLanding
+
+    landing = LocalLanding(tmp_path)
+    (landing.area("MD", "inbox") / "MD_2025-Q2.xlsx").write_bytes(b"late")
+    (item,) = landing.list_inbox("MD")
+    landing.move(item, "held", "held.xlsx")
+    assert landing.list_area("MD", "held") == ["held.xlsx"]
+    assert landing.release("MD", "held.xlsx", "quarantine") == "MD/quarantine/held.xlsx"
+    assert landing.release("MD", "held.xlsx", "quarantine") == "MD/quarantine/held.xlsx"
+    assert landing.read("MD", "quarantine", "held.xlsx") == b"late"
+    with pytest.raises(FileNotFoundError):
+        landing.release("MD", "other.xlsx", "archive")

@@ -74,3 +74,19 @@ def test_oversize_object_is_refused_without_download(s3, tmp_path, monkeypatch):
     with pytest.raises(UnsafeKey):
         landing.fetch(item, tmp_path / "big.xlsx")
     assert calls == []
+
+
+def test_held_file_is_released_once_to_its_decided_area(s3):
+    """Steward approval: inbox -> held/ -> archive/, and a second release finds it there."""
+    landing, client, prefix = s3
+    client.put_object(Bucket=f"{prefix}-ge", Key="inbox/GE_2025-Q2_v2.xlsx", Body=b"late")
+    (item,) = landing.list_inbox("GE")
+    assert landing.move(item, "held", "held.xlsx") == "GE/held/held.xlsx"
+    assert landing.list_inbox("GE") == [] and landing.list_area("GE", "held") == ["held.xlsx"]
+
+    assert landing.release("GE", "held.xlsx", "archive") == "GE/archive/held.xlsx"
+    assert landing.release("GE", "held.xlsx", "archive") == "GE/archive/held.xlsx"
+    assert landing.list_area("GE", "held") == []
+    assert landing.read("GE", "archive", "held.xlsx") == b"late"
+    with pytest.raises(ValueError):
+        landing.release("GE", "held.xlsx", "inbox")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -68,6 +68,18 @@ def ingest_max_tasks() -> int:
     if value < 1:
         raise ValueError(f"TOPCOP_INGEST_MAX_TASKS must be at least 1, not {value}")
     return value
+
+
+def approval_remind_after() -> timedelta:
+    """How long a held correction waits before the stewards are reminded (and again each time).
+
+    ``TOPCOP_APPROVAL_REMIND_AFTER_DAYS`` (default 3). A request never expires: it is
+    only reminded again, so a steward who does nothing never turns it into a loss.
+    """
+    days = float(os.environ.get("TOPCOP_APPROVAL_REMIND_AFTER_DAYS", "3"))
+    if days <= 0:
+        raise ValueError("TOPCOP_APPROVAL_REMIND_AFTER_DAYS must be positive")
+    return timedelta(days=days)
 
 
 def landing_backend() -> str:

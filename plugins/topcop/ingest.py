@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,42 +22,15 @@ from typing import Any
 from sqlalchemy import Engine
 
 from topcop import config
+from topcop.approval import hold_return, needs_approval
 from topcop.landing import InboxFile, Landing, stored_name
 from topcop.landing import landing as configured_landing
 from topcop.landing.base import safe_name
-from topcop.receipts import Receipt
+from topcop.outcome import GONE, LOADED, IngestResult, text_or_none
+from topcop.receipts import Receipt, write_receipt
 from topcop.validation.admission import refused_unread
 
 log = logging.getLogger(__name__)
-
-LOADED = ("accepted", "accepted_with_warnings")
-# Another run, or this batch's earlier try, took the file between listing and fetching.
-GONE = "gone"
-RECEIPT_FORMATS = (".json", ".xlsx")
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """What happened to one file: the small summary passed back through XCom."""
-
-    reporting_unit: str
-    file_name: str
-    status: str
-    revision: int | None
-    period: str | None
-    indicator_rows: int
-    seizure_rows: int
-    errors: int
-    warnings: int
-    location: str
-    receipt: str
-
-    @property
-    def loaded(self) -> bool:
-        return self.status in LOADED
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def pending_returns(landing: Landing | None = None) -> list[dict[str, Any]]:
@@ -162,6 +134,9 @@ def process_return(
             size_bytes=size,
             received_at=item.received_at,
         )
+        # A correction to a closed period that would pass waits for a steward (topcop.approval).
+        if sha256 is not None and needs_approval(findings):
+            return hold_return(item, checked, received, landing=landing, engine=engine, now=now)
         outcome = record_submission(
             engine,
             ret,
@@ -183,8 +158,8 @@ def process_return(
         processed_at=now,
         status=outcome.status,
         location=f"{unit}/{area}/{received.stored_name}",
-        declared_country=_text(ret.metadata.get("country")),
-        declared_period=_text(ret.metadata.get("period")),
+        declared_country=text_or_none(ret.metadata.get("country")),
+        declared_period=text_or_none(ret.metadata.get("period")),
         submission_id=outcome.submission_id,
         revision=outcome.revision,
         supersedes=outcome.supersedes,
@@ -194,12 +169,12 @@ def process_return(
         findings=findings,
         history_checked=checked.history_checked,
     )
-    receipt_location, receipt_name = _write_receipt(landing, receipt)
+    receipt_location, receipt_name = write_receipt(landing, receipt)
     save_validation_results(
         checked.gx_results,
         run_name=f"{unit}_{receipt_name}",
         run_time=now,
-        batch=f"{unit}_{_text(ret.metadata.get('period')) or 'no-period'}",
+        batch=f"{unit}_{text_or_none(ret.metadata.get('period')) or 'no-period'}",
         meta={
             "submission_id": outcome.submission_id,
             "reporting_unit": unit,
@@ -248,29 +223,3 @@ def _gone(item: InboxFile) -> IngestResult:
         location="",
         receipt="",
     )
-
-
-def _write_receipt(landing: Landing, receipt: Receipt) -> tuple[str, str]:
-    """Write the receipt, JSON and workbook, under a name no earlier receipt has.
-
-    Receipts are never overwritten: the same arrival processed again (a rerun
-    after a crash, or the very same file dropped again) gets numbered receipts
-    of its own, ``<stored name>.2.json`` and ``<stored name>.2.xlsx``. Returns
-    the JSON receipt's location and the name both share (without extension).
-    """
-    unit, base = receipt.reporting_unit, receipt.stored_name
-    name, n = base, 1
-    while True:
-        if not any(landing.exists(unit, "receipts", f"{name}{ext}") for ext in RECEIPT_FORMATS):
-            try:
-                location = landing.put(unit, "receipts", f"{name}.json", receipt.to_json())
-                landing.put(unit, "receipts", f"{name}.xlsx", receipt.to_xlsx())
-                return location, name
-            except FileExistsError:
-                pass  # another run processing the same arrival took this name meanwhile
-        n += 1
-        name = f"{base}.{n}"
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None or value != value else str(value)

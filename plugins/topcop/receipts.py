@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from topcop.findings import Finding
+from topcop.landing import Landing
 
 RECEIPT_VERSION = 1
 
@@ -25,6 +26,8 @@ _STATUS_WORDS = {
     "accepted_with_warnings": "Accepted with warnings",
     "rejected": "Rejected",
     "duplicate": "Already received",
+    "held": "Waiting for approval",
+    "refused": "Refused",
 }
 _HEADLINES = {
     "accepted": "Accepted: the return was loaded.",
@@ -33,6 +36,11 @@ _HEADLINES = {
     "rejected": "Rejected: nothing was loaded. Correct the errors below and send the file again.",
     "duplicate": "Already received: this file is identical to one accepted earlier; nothing "
     "new was loaded.",
+    "held": "Waiting for approval: the period is closed, so this correction is held until a "
+    "data steward approves or refuses it; nothing is loaded yet and you will get another "
+    "receipt with the decision.",
+    "refused": "Refused: a data steward refused this correction to a closed period; nothing "
+    "was loaded.",
 }
 
 
@@ -57,9 +65,20 @@ class Receipt:
     seizure_rows: int = 0
     findings: list[Finding] = field(default_factory=list)
     history_checked: bool = False  # figures compared with the unit's earlier periods
+    # A steward's decision on a correction to a closed period: by, at (ISO), reason.
+    approval: dict[str, Any] | None = None
 
     @property
     def headline(self) -> str:
+        if self.approval and self.status == "refused":
+            return (
+                f"Refused: {self.approval.get('reason') or 'no reason given'}. Nothing was loaded."
+            )
+        if self.approval and self.status in ("accepted", "accepted_with_warnings"):
+            return (
+                f"Approved and loaded: a data steward approved this correction to a closed "
+                f"period; it was loaded as revision {self.revision}."
+            )
         return _HEADLINES[self.status]
 
     @property
@@ -68,6 +87,8 @@ class Receipt:
         area = self.location.split("/", 2)[1] if self.location.count("/") >= 2 else ""
         if area == "quarantine":
             return f"Kept in quarantine, not loaded: {self.location}"
+        if area == "held":
+            return f"Held for a steward's decision, not loaded: {self.location}"
         return f"Archived: {self.location}"
 
     def counts(self) -> dict[str, int]:
@@ -99,6 +120,7 @@ class Receipt:
             "location": self.location,
             "where": self.where,
             "history_checked": self.history_checked,
+            "approval": self.approval,
             "counts": self.counts(),
             "findings": [f.as_dict() for f in self.findings],
         }
@@ -157,6 +179,7 @@ def _write_summary(ws: Any, receipt: Receipt) -> None:
         ("Warnings", counts["warnings"]),
         ("Figures compared with earlier periods", "yes" if receipt.history_checked else "no"),
         ("Where the file is now", receipt.where),
+        *_approval_lines(receipt.approval),
         ("Submission id", receipt.submission_id),
         ("SHA-256 of the file", receipt.sha256),
     ]
@@ -208,6 +231,17 @@ def _write_findings(ws: Any, findings: list[Finding]) -> None:
         ws.auto_filter.ref = ws.dimensions
 
 
+def _approval_lines(approval: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    if not approval:
+        return []
+    return [
+        ("Steward's decision", approval.get("decision")),
+        ("Decided by", approval.get("decided_by")),
+        ("Decided at (UTC)", approval.get("decided_at")),
+        ("Steward's reason", approval.get("reason")),
+    ]
+
+
 def _unit_words(code: str) -> str:
     from topcop.config import codelists
 
@@ -222,3 +256,28 @@ def _cell_value(value: Any) -> Any:
     if isinstance(value, float):
         return None if value != value else value
     return str(value)
+
+
+RECEIPT_FORMATS = (".json", ".xlsx")
+
+
+def write_receipt(landing: Landing, receipt: Receipt) -> tuple[str, str]:
+    """Write the receipt, JSON and workbook, under a name no earlier receipt has.
+
+    Receipts are never overwritten: the same arrival processed again (a rerun
+    after a crash, or the very same file dropped again) gets numbered receipts
+    of its own, ``<stored name>.2.json`` and ``<stored name>.2.xlsx``. Returns
+    the JSON receipt's location and the name both share (without extension).
+    """
+    unit, base = receipt.reporting_unit, receipt.stored_name
+    name, n = base, 1
+    while True:
+        if not any(landing.exists(unit, "receipts", f"{name}{ext}") for ext in RECEIPT_FORMATS):
+            try:
+                location = landing.put(unit, "receipts", f"{name}.json", receipt.to_json())
+                landing.put(unit, "receipts", f"{name}.xlsx", receipt.to_xlsx())
+                return location, name
+            except FileExistsError:
+                pass  # another run processing the same arrival took this name meanwhile
+        n += 1
+        name = f"{base}.{n}"

@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 # Per reporting unit: focal points drop files in inbox/ and read receipts/ and
-# templates/; the pipeline moves each processed file to archive/ or quarantine/.
-AREAS = ("inbox", "archive", "quarantine", "receipts", "templates")
+# templates/; the pipeline moves each processed file to archive/ or quarantine/, or
+# to held/ while a correction to a closed period waits for a steward's decision.
+AREAS = ("inbox", "archive", "quarantine", "receipts", "templates", "held")
+# Where a file may go from the inbox, and where a held file goes once decided.
+FROM_INBOX = ("archive", "quarantine", "held")
+FROM_HELD = ("archive", "quarantine")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -57,7 +61,14 @@ class Landing(Protocol):
         ...
 
     def move(self, item: InboxFile, area: str, name: str) -> str:
-        """Move an inbox file to archive/ or quarantine/ under ``name``; returns the location."""
+        """Move an inbox file to archive/, quarantine/ or held/ under ``name``; its location."""
+        ...
+
+    def release(self, reporting_unit: str, name: str, area: str) -> str:
+        """Move a held file to archive/ or quarantine/ (same name); its location.
+
+        Idempotent: a file already moved by an earlier try is found at its target.
+        """
         ...
 
     def exists(self, reporting_unit: str, area: str, name: str) -> bool: ...

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from topcop import config
-from topcop.landing.base import AREAS, InboxFile
+from topcop.landing.base import AREAS, FROM_HELD, FROM_INBOX, InboxFile
 
 
 class LocalLanding:
@@ -72,8 +72,8 @@ class LocalLanding:
         return f"{reporting_unit}/{area}/{name}"
 
     def move(self, item: InboxFile, area: str, name: str) -> str:
-        if area not in ("archive", "quarantine"):
-            raise ValueError(f"files leave the inbox only to archive or quarantine, not {area}")
+        if area not in FROM_INBOX:
+            raise ValueError(f"files leave the inbox only to {', '.join(FROM_INBOX)}, not {area}")
         source, target = self._inbox_path(item), self.area(item.reporting_unit, area) / name
         try:
             if target.exists():
@@ -91,6 +91,19 @@ class LocalLanding:
             if not target.exists():
                 raise
         return f"{item.reporting_unit}/{area}/{name}"
+
+    def release(self, reporting_unit: str, name: str, area: str) -> str:
+        if area not in FROM_HELD:
+            raise ValueError(f"held files leave only to {', '.join(FROM_HELD)}, not {area}")
+        source = self.area(reporting_unit, "held") / name
+        target = self.area(reporting_unit, area) / name
+        if source.parent != self.area(reporting_unit, "held"):
+            raise ValueError(f"{name!r} is not a file directly in held/")
+        if source.exists():
+            os.replace(source, target)
+        elif not target.exists():
+            raise FileNotFoundError(f"{reporting_unit}/held/{name} is neither held nor in {area}")
+        return f"{reporting_unit}/{area}/{name}"
 
     def exists(self, reporting_unit: str, area: str, name: str) -> bool:
         return (self.area(reporting_unit, area) / name).exists()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from topcop import config
-from topcop.landing.base import AREAS, InboxFile
+from topcop.landing.base import AREAS, FROM_HELD, FROM_INBOX, InboxFile
 
 
 class UnsafeKey(ValueError):
@@ -132,9 +132,9 @@ class S3Landing:
         return f"{reporting_unit}/{key}"
 
     def move(self, item: InboxFile, area: str, name: str) -> str:
-        """Copy to archive/ or quarantine/, then delete from the inbox: never the other way round."""
-        if area not in ("archive", "quarantine"):
-            raise ValueError(f"files leave the inbox only to archive or quarantine, not {area}")
+        """Copy to archive/, quarantine/ or held/, then delete from the inbox: never the other way round."""
+        if area not in FROM_INBOX:
+            raise ValueError(f"files leave the inbox only to {', '.join(FROM_INBOX)}, not {area}")
         bucket = self.bucket(item.reporting_unit)
         source, target = self._key("inbox", item.name), self._key(area, name)
         if self.hook.head_object(key=target, bucket_name=bucket) is None:
@@ -153,6 +153,23 @@ class S3Landing:
                     raise
         self.hook.delete_objects(bucket=bucket, keys=[source])  # a key already gone is no error
         return f"{item.reporting_unit}/{target}"
+
+    def release(self, reporting_unit: str, name: str, area: str) -> str:
+        """Copy a held file to archive/ or quarantine/, then delete it from held/."""
+        if area not in FROM_HELD:
+            raise ValueError(f"held files leave only to {', '.join(FROM_HELD)}, not {area}")
+        check_key(name, 0)
+        bucket = self.bucket(reporting_unit)
+        source, target = self._key("held", name), self._key(area, name)
+        if self.hook.head_object(key=target, bucket_name=bucket) is None:
+            self.hook.copy_object(
+                source_bucket_key=source,
+                dest_bucket_key=target,
+                source_bucket_name=bucket,
+                dest_bucket_name=bucket,
+            )
+        self.hook.delete_objects(bucket=bucket, keys=[source])
+        return f"{reporting_unit}/{target}"
 
     def exists(self, reporting_unit: str, area: str, name: str) -> bool:
         key = self._key(area, name)

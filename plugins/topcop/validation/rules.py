@@ -195,7 +195,8 @@ def period_still_open(ret: ReturnFile, period: Period, today: date) -> list[Find
     sheet, row = metadata_location(ret, "period")
     message = (
         f"The period {period} was open for ordinary submissions until {closing}: a return or "
-        f"correction for it now needs a steward's approval. Please contact the programme team."
+        f"correction for it now needs a steward's approval. A file with no other error is held "
+        f"for that decision; otherwise correct the other errors and send it again."
     )
     return [Finding(sheet, row, "period", period.code, PERIOD_CLOSED.name, ERROR, message)]
 

@@ -18,7 +18,7 @@ batches elsewhere; a seizure return can have hundreds of thousands of rows.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -121,6 +121,7 @@ def record_submission(
     findings: list[Finding],
     processed_at: datetime | None = None,
     results: Sequence[ExpectationResult] = (),
+    within: Callable[[Connection, SubmissionOutcome], None] | None = None,
 ) -> SubmissionOutcome:
     """Record ``received`` (read into ``ret``, judged by ``findings``) in one transaction.
 
@@ -128,13 +129,19 @@ def record_submission(
     revision); content already accepted for the unit and dataset is a duplicate
     (acknowledged, nothing loaded); anything else becomes the next revision for
     the unit and period, its facts loaded. ``results`` (how each expectation and
-    rule fared) are kept whatever the outcome.
+    rule fared) are kept whatever the outcome. ``within`` runs last in the same
+    transaction (a steward's decision is recorded with the submission it produced).
     """
     processed_at = processed_at or datetime.now(UTC)
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with engine.begin() as conn:
-                return _record(conn, ret, reporting_unit, received, findings, results, processed_at)
+                outcome = _record(
+                    conn, ret, reporting_unit, received, findings, results, processed_at
+                )
+                if within is not None:
+                    within(conn, outcome)
+                return outcome
         except _LostRace as lost:
             if attempt == _ATTEMPTS:
                 raise lost.__cause__ from None  # the IntegrityError, after the retry lost too
