@@ -30,9 +30,29 @@ class Finding:
     severity: Severity
     message: str
 
-    def as_dict(self) -> dict[str, Any]:
+    @property
+    def message_id(self) -> str:
+        """The stable English template the message was made from (its gettext id)."""
+        return getattr(self.message, "template", self.message)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(getattr(self.message, "params", {}))
+
+    def message_in(self, lang: str) -> str:
+        """The message in ``lang``; English when the catalog does not have it."""
+        from topcop.i18n import in_language
+
+        return in_language(self.message, lang)
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The finding for JSON: the message in ``lang``, and the stable id and English."""
         d = asdict(self)
         d["value"] = _jsonable(self.value)
+        d["message"] = self.message_in(lang)
+        d["message_id"] = self.message_id
+        d["message_en"] = str(self.message)
+        d["params"] = {k: _jsonable(v) for k, v in self.params.items()}
         return d
 
     def where(self) -> str:

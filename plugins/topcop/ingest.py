@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from topcop import config
+from topcop.i18n import language
 from topcop.landing import InboxFile, Landing, stored_name
 from topcop.landing import landing as configured_landing
 from topcop.landing.base import safe_name
@@ -193,6 +194,7 @@ def process_return(
         seizure_rows=outcome.seizure_rows,
         findings=findings,
         history_checked=checked.history_checked,
+        language=language(_text(ret.metadata.get("language")), unit),
     )
     receipt_location, receipt_name = _write_receipt(landing, receipt)
     save_validation_results(

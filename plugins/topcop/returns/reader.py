@@ -39,6 +39,7 @@ from topcop.returns.model import (
     INDICATORS_SHEET,
     METADATA_FIELDS,
     METADATA_SHEET,
+    OPTIONAL_METADATA_FIELDS,
     ROW,
     SEIZURES_SHEET,
     ReturnFile,
@@ -151,7 +152,7 @@ def _load_sheets(path: Path, findings: list[Finding]) -> dict[str, list[list[Any
 
 def _read_metadata(cells: list[list[Any]], result: ReturnFile) -> None:
     """Field names in column A, values in column B, from row 2 (row 1 is the header)."""
-    values: dict[str, Any] = dict.fromkeys(METADATA_FIELDS)
+    values: dict[str, Any] = dict.fromkeys(METADATA_FIELDS + OPTIONAL_METADATA_FIELDS)
     findings = result.findings
     for number, row in enumerate(cells[1:], start=2):
         name = _text(row[0]).lower() if row else ""
