@@ -152,14 +152,14 @@ def _load_sheets(path: Path, findings: list[Finding]) -> dict[str, list[list[Any
 
 def _read_metadata(cells: list[list[Any]], result: ReturnFile) -> None:
     """Field names in column A, values in column B, from row 2 (row 1 is the header)."""
-    values: dict[str, Any] = dict.fromkeys(METADATA_FIELDS + OPTIONAL_METADATA_FIELDS)
+    values: dict[str, Any] = dict.fromkeys(METADATA_FIELDS)
     findings = result.findings
     for number, row in enumerate(cells[1:], start=2):
         name = _text(row[0]).lower() if row else ""
         if not name:
             continue
         raw = row[1] if len(row) > 1 else ""
-        if name not in values:
+        if name not in values and name not in OPTIONAL_METADATA_FIELDS:
             findings.append(
                 Finding(
                     METADATA_SHEET, number, "field", name, "metadata_unknown_field", WARNING,
