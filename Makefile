@@ -72,7 +72,7 @@ PYBABEL := $(VENV)/bin/pybabel
 
 ## i18n-extract: collect every English message (code, GX suites, codelist labels) into topcop.pot
 i18n-extract: $(STAMP)
-	$(PYBABEL) extract -F babel.cfg --no-default-keywords -k msg --no-location --sort-output \
+	$(PYBABEL) extract -F babel.cfg --no-default-keywords -k msg -k msgn:1,2 --no-location --sort-output \
 	  --project topcop --copyright-holder "topcop programme" -o $(LOCALE)/topcop.pot .
 
 ## i18n-update: merge topcop.pot into each language's topcop.po (new messages arrive untranslated)

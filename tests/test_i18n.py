@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po
 from openpyxl import load_workbook
 
 from topcop import config
-from topcop.i18n import LANGUAGES, LOCALE_DIR, SOURCE, language, placeholders, say
+from topcop.i18n import LANGUAGES, LOCALE_DIR, SOURCE, language, msgn, placeholders, say
 from topcop.receipts import FINDINGS_SHEET, SUMMARY_SHEET, Receipt
 from topcop.returns.samples import fill_template, sample_content
 from topcop.validation.check import check_return
@@ -43,6 +43,11 @@ def _catalog(lang: str):
         return read_po(f, locale=lang)
 
 
+def _forms(text: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A message's forms: one, or each plural form."""
+    return (text,) if isinstance(text, str) else tuple(text)
+
+
 def _template_ids() -> set[str]:
     with open(LOCALE_DIR / "topcop.pot", "rb") as f:
         return {m.id for m in read_po(f) if m.id}
@@ -57,7 +62,7 @@ def test_the_template_holds_every_message_the_sources_mark():
     found = {
         message
         for _, _, message, _, _ in extract_from_dir(
-            ROOT, method_map, options_map, keywords={"msg": None}
+            ROOT, method_map, options_map, keywords={"msg": None, "msgn": (1, 2)}
         )
     }
     assert found == _template_ids(), "run `make i18n-update` and translate the new messages"
@@ -68,11 +73,18 @@ def test_every_message_is_translated_with_its_placeholders(lang):
     catalog = _catalog(lang)
     messages = {m.id: m.string for m in catalog if m.id}
     assert set(messages) == _template_ids()
-    untranslated = [mid for mid, text in messages.items() if not text]
+    untranslated = [mid for mid, text in messages.items() if not all(_forms(text))]
     assert untranslated == []
+    plurals = {mid: len(_forms(text)) for mid, text in messages.items() if not isinstance(mid, str)}
+    assert set(plurals.values()) <= {catalog.num_plurals}
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     assert fuzzy == []
-    wrong = {mid: text for mid, text in messages.items() if placeholders(mid) != placeholders(text)}
+    wrong = {
+        mid: text
+        for mid, text in messages.items()
+        for form in _forms(text)
+        if placeholders(form) != placeholders(_forms(mid)[0])
+    }
     assert wrong == {}
     # Babel's own checkers (python-format and friends) find nothing either.
     assert [(m.id, errors) for m, errors in catalog.check() if errors] == []
@@ -82,11 +94,13 @@ def test_every_message_is_translated_with_its_placeholders(lang):
 def test_translations_are_written_in_the_language_not_copied(lang):
     messages = {m.id: m.string for m in _catalog(lang) if m.id}
     # Codes and names that read the same (Status in Azerbaijani, Belarus in Romanian) are few.
-    same = [mid for mid, text in messages.items() if text == mid]
+    same = [mid for mid, text in messages.items() if _forms(text)[0] == _forms(mid)[0]]
     assert len(same) <= 3, same
     if lang in SCRIPTS:
         low, high = SCRIPTS[lang]
-        latin_only = [t for t in messages.values() if not any(low <= ch <= high for ch in t)]
+        latin_only = [
+            t for t in messages.values() if not any(low <= ch <= high for ch in "".join(_forms(t)))
+        ]
         assert len(latin_only) <= 1, latin_only  # "SHA-256 ..." may keep Latin letters only
 
 
@@ -128,13 +142,18 @@ def test_numbers_and_dates_follow_the_language():
 
 
 @pytest.fixture(scope="module")
-def rejected(tmp_path_factory):
-    """A Georgian return with a wrong handling code and an unknown crime area, checked for real."""
+def rejected_file(tmp_path_factory) -> Path:
+    """A Georgian return with a wrong handling code and an unknown crime area."""
     sample = sample_content("GE", "2026-Q1", seed=16, seizure_rows=5)
     sample.metadata["handling_code"] = "SECRET"
     sample.indicators[0]["crime_area"] = "NOPE"
-    path = fill_template(sample, tmp_path_factory.mktemp("i18n") / "GE_2026-Q1_return.xlsx")
-    checked = check_return(path, reporting_unit="GE", today=date(2026, 5, 2))
+    return fill_template(sample, tmp_path_factory.mktemp("i18n") / "GE_2026-Q1_return.xlsx")
+
+
+@pytest.fixture(scope="module")
+def rejected(rejected_file):
+    """The findings of that return, checked for real."""
+    checked = check_return(rejected_file, reporting_unit="GE", today=date(2026, 5, 2))
     assert {f.value for f in checked.findings} >= {"SECRET", "NOPE"}
     return checked.findings
 
@@ -220,3 +239,49 @@ def test_a_receipt_in_georgian_or_armenian_prints_its_letters(rejected, lang, tm
     assert status in text
     assert sum(low <= ch <= high for ch in text) > 100
     assert "\ufffd" not in text
+
+
+# --- topcop validate --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_validate_speaks_the_language_asked_for(rejected_file, rejected, lang, capsys):
+    from topcop.cli import main
+
+    assert main(["validate", str(rejected_file), "--country", "GE", "--lang", lang]) == 1
+    out = capsys.readouterr().out
+    errors = sum(f.severity == "error" for f in rejected)
+    verdict = say(
+        "Would be REJECTED: {errors} and {warnings}. "
+        "Correct the errors and check the file again before sending it.",
+        {
+            "errors": msgn("{n} error", "{n} errors", errors, lang),
+            "warnings": msgn("{n} warning", "{n} warnings", len(rejected) - errors, lang),
+        },
+        lang,
+    )
+    assert out.rstrip().endswith(verdict)
+    for finding in rejected:
+        assert finding.message_in(lang) in out
+    assert "indicators, row" in out  # sheet names and columns stay codes
+
+
+def test_validate_speaks_the_units_language_by_default(rejected_file, capsys):
+    from topcop.cli import main
+
+    assert main(["validate", str(rejected_file), "--country", "GE"]) == 1
+    out = capsys.readouterr().out
+    assert "SECRET არ არის დამუშავების კოდი" in out
+    assert "უარყოფილი იქნება" in out
+
+
+def test_plural_forms_follow_the_language():
+    assert msgn("{n} error", "{n} errors", 1, "en") == "1 error"
+    assert msgn("{n} error", "{n} errors", 2, "en") == "2 errors"
+    assert [msgn("{n} error", "{n} errors", n, "ru") for n in (1, 3, 5, 21)] == [
+        "1 ошибка",
+        "3 ошибки",
+        "5 ошибок",
+        "21 ошибка",
+    ]
+    assert msgn("{n} error", "{n} errors", 20, "ro") == "20 de erori"

@@ -149,6 +149,16 @@ def msg(template: str, **params: Any) -> Text:
     return Text(template, **params)
 
 
+def msgn(singular: str, plural: str, n: int, lang: str = SOURCE) -> str:
+    """A count in words with the language's plural forms (CLDR), e.g. ``{n} errors``.
+
+    Extracted as a plural message (``pybabel extract -k msgn:1,2``).
+    """
+    if lang == SOURCE:
+        return (singular if n == 1 else plural).format(n=n)
+    return catalog(lang).ngettext(singular, plural, n).format(n=shown_value(n, lang))
+
+
 def in_language(message: str, lang: str) -> str:
     """Any message in ``lang``: a ``Text`` is translated, a plain string looked up as is."""
     if isinstance(message, Text):

@@ -32,7 +32,7 @@ import pandas as pd
 
 from topcop.config import codelists, expectations_dir, limits
 from topcop.findings import ERROR, WARNING, ExpectationResult, Finding, Severity
-from topcop.i18n import Text
+from topcop.i18n import Text, placeholders
 from topcop.periods import Period
 from topcop.returns.model import (
     INDICATOR_COLUMNS,
@@ -393,7 +393,8 @@ def _say(template: str, fields: Mapping[str, Any]) -> str:
 
     A ``Text``: the English message that can be said again in the unit's language.
     """
-    return Text(template, **{key: _param(value) for key, value in fields.items()})
+    named = placeholders(template)
+    return Text(template, **{key: _param(value) for key, value in fields.items() if key in named})
 
 
 def _param(value: Any) -> Any:
