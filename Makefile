@@ -72,12 +72,12 @@ PYBABEL := $(VENV)/bin/pybabel
 
 ## i18n-extract: collect every English message (code, GX suites, codelist labels) into topcop.pot
 i18n-extract: $(STAMP)
-	$(PYBABEL) extract -F babel.cfg --no-default-keywords -k msg -k msgn:1,2 --no-location --sort-output \
+	$(PYBABEL) extract -F babel.cfg --no-default-keywords -k msg -k msgn:1,2 -w 100 --no-location --sort-output \
 	  --project topcop --copyright-holder "topcop programme" -o $(LOCALE)/topcop.pot .
 
 ## i18n-update: merge topcop.pot into each language's topcop.po (new messages arrive untranslated)
 i18n-update: i18n-extract
-	$(PYBABEL) update --quiet -D topcop -i $(LOCALE)/topcop.pot -d $(LOCALE) --no-fuzzy-matching
+	$(PYBABEL) update -D topcop -w 100 -i $(LOCALE)/topcop.pot -d $(LOCALE) --no-fuzzy-matching
 
 ## i18n-compile: build the .mo files the package reads (run by install)
 i18n-compile:
