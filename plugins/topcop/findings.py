@@ -40,10 +40,13 @@ class Finding:
         return dict(getattr(self.message, "params", {}))
 
     def message_in(self, lang: str) -> str:
-        """The message in ``lang``; English when the catalog does not have it."""
-        from topcop.i18n import in_language
+        """The message in ``lang``; English when it was not made from a catalogued template.
 
-        return in_language(self.message, lang)
+        A message made with ``topcop.i18n.msg`` knows how to say itself again; the
+        findings module stays below the languages module (no import).
+        """
+        say_again = getattr(self.message, "in_language", None)
+        return say_again(lang) if say_again is not None else str(self.message)
 
     def as_dict(self, lang: str = "en") -> dict[str, Any]:
         """The finding for JSON: the message in ``lang``, and the stable id and English."""
