@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint format migrate airflow stack stack-down bench lock clean
+.PHONY: install demo test lint format migrate airflow stack stack-down bench lock clean i18n-extract i18n-update i18n-compile
 
 install: $(STAMP)
 
@@ -14,6 +14,7 @@ $(STAMP): requirements.txt requirements-runtime.txt constraints.txt pyproject.to
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(MAKE) --no-print-directory i18n-compile
 	touch $(STAMP)
 
 ## demo: generate six focal points' returns and run the DAGs end to end on embedded defaults
@@ -64,3 +65,20 @@ lock:
 
 clean:
 	rm -rf var
+
+# --- languages (topcop.i18n): gettext catalogs in plugins/topcop/locale ---------------
+LOCALE := plugins/topcop/locale
+PYBABEL := $(VENV)/bin/pybabel
+
+## i18n-extract: collect every English message (code, GX suites, codelist labels) into topcop.pot
+i18n-extract: $(STAMP)
+	$(PYBABEL) extract -F babel.cfg --no-default-keywords -k msg -k msgn:1,2 -w 100 --no-location --sort-output \
+	  --project topcop --copyright-holder "topcop programme" -o $(LOCALE)/topcop.pot .
+
+## i18n-update: merge topcop.pot into each language's topcop.po (new messages arrive untranslated)
+i18n-update: i18n-extract
+	$(PYBABEL) update -D topcop -w 100 -i $(LOCALE)/topcop.pot -d $(LOCALE) --no-fuzzy-matching
+
+## i18n-compile: build the .mo files the package reads (run by install)
+i18n-compile:
+	$(PYBABEL) compile -D topcop -d $(LOCALE) --statistics

@@ -434,7 +434,8 @@ def run(
     checked = None
     if offline:
         found = check_file(path, country=f.unit, today=f.today, engine=engine).findings
-        checked = json.loads(json.dumps([x.as_dict() for x in found]))
+        lang = config.codelists().reporting_units[f.unit].language  # the receipt's language
+        checked = json.loads(json.dumps([x.as_dict(lang) for x in found]))
     (item,) = landing.list_inbox(f.unit)
     result = process_return(item, landing=landing, engine=engine, today=f.today)
     unit, area, name = result.receipt.split("/", 2)

@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 
 from topcop import config
+from topcop.i18n import say
 from topcop.ingest import IngestResult, process_return
 from topcop.landing.local import LocalLanding
 from topcop.returns.samples import SampleReturn, fill_template, sample_content
@@ -74,7 +75,10 @@ def test_accepted_return_gets_both_receipts_and_its_results_are_stored(landing, 
     receipt = receipt_json(landing, result)
     assert receipt["findings"] == [] and receipt["history_checked"] is True
     summary = load_workbook(landing.area("GE", "receipts") / f"{base}.xlsx")["summary"]
-    assert ["Status", "Accepted"] in [[c.value for c in r] for r in summary.iter_rows()]
+    # In Georgia's language: the status label and word, from the Georgian catalog.
+    assert receipt["language"] == "ka"
+    status = [say("Status", None, "ka"), say("Accepted", None, "ka")]
+    assert status in [[c.value for c in r] for r in summary.iter_rows()]
 
     stored = rows(
         warehouse,
@@ -108,7 +112,8 @@ def test_rejected_return_is_quarantined_and_its_failed_checks_are_counted(landin
     assert result.location.startswith("GE/quarantine/")
     receipt = receipt_json(landing, result)
     assert receipt["location"] == result.location
-    assert receipt["where"] == f"Kept in quarantine, not loaded: {result.location}"
+    assert receipt["where_en"] == f"Kept in quarantine, not loaded: {result.location}"
+    assert receipt["where"].endswith(result.location) and receipt["where"] != receipt["where_en"]
     failed = rows(
         warehouse,
         "SELECT suite, column_name, unexpected_count FROM expectation_result"

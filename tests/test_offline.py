@@ -46,7 +46,7 @@ def good(period: str = RECENT, seed: int = 3) -> SampleReturn:
 def test_good_file_would_be_accepted(tmp_path, capsys):
     path = made(tmp_path, good())
 
-    code = main(["validate", str(path), "--country", "md"])
+    code = main(["validate", str(path), "--lang", "en", "--country", "md"])
 
     out = capsys.readouterr().out
     assert code == 0
@@ -62,7 +62,7 @@ def test_bad_file_exits_non_zero_and_says_where_and_what(tmp_path, capsys):
     sample.metadata["focal_point_ref"] = "someone@mvd.md"  # a warning, row 6
     path = made(tmp_path, sample)
 
-    code = main(["validate", str(path), "--country", "MD", "--period", RECENT])
+    code = main(["validate", str(path), "--lang", "en", "--country", "MD", "--period", RECENT])
 
     out = capsys.readouterr().out
     assert code == 1
@@ -83,12 +83,14 @@ def test_a_file_made_for_another_period_is_caught_with_period(tmp_path, capsys):
     earlier = last_closed_periods(datetime.now(UTC).date(), 2)[0].code
     path = made(tmp_path, good(earlier))
 
-    assert main(["validate", str(path), "--country", "MD", "--period", RECENT]) == 1
+    assert main(["validate", str(path), "--lang", "en", "--country", "MD", "--period", RECENT]) == 1
     out = capsys.readouterr().out
     assert "ERROR   metadata, row 3, column period" in out
     assert f"declares the period {earlier}, not {RECENT}" in out
 
-    assert main(["validate", str(path), "--country", "MD", "--period", earlier]) == 0
+    assert (
+        main(["validate", str(path), "--lang", "en", "--country", "MD", "--period", earlier]) == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,7 +115,7 @@ def test_a_missing_file_exits_2(tmp_path, capsys):
 def test_a_file_the_pipeline_would_refuse_unread_is_refused_offline_too(tmp_path, capsys):
     path = made(tmp_path, good(), name="MD_" + "r" * 200 + ".xlsx")
 
-    assert main(["validate", str(path), "--country", "MD"]) == 1
+    assert main(["validate", str(path), "--lang", "en", "--country", "MD"]) == 1
     assert "file_name_too_long" in capsys.readouterr().out
 
 
@@ -123,7 +125,7 @@ def test_a_warehouse_that_cannot_be_read_is_said_and_the_check_goes_on(
     monkeypatch.setenv("TOPCOP_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     path = made(tmp_path, good())
 
-    assert main(["validate", str(path), "--country", "MD"]) == 0
+    assert main(["validate", str(path), "--lang", "en", "--country", "MD"]) == 0
     out = capsys.readouterr().out
     assert "NOT compared with earlier periods: the configured warehouse could not be read" in out
 
@@ -164,7 +166,9 @@ def test_offline_and_pipeline_give_identical_findings_history_included(
     sample.indicators[2]["conf_status"] = "Z"
     path = deliver(sample, "MD_2026-Q1.xlsx", datetime(2026, 4, 20, tzinfo=UTC))
 
-    code = validate_file(path, country="MD", today=TODAY)  # the warehouse from the environment
+    code = validate_file(
+        path, country="MD", today=TODAY, lang="en"
+    )  # the warehouse from the environment
     out = capsys.readouterr().out
     offline = check_file(path, country="MD", today=TODAY, engine=engine)
     (item,) = landing.list_inbox("MD")
@@ -177,6 +181,9 @@ def test_offline_and_pipeline_give_identical_findings_history_included(
         "expect_column_values_to_be_in_set",
         "history_change",
     ]
-    assert json.loads(json.dumps([f.as_dict() for f in offline.findings])) == receipt["findings"]
+    assert (
+        json.loads(json.dumps([f.as_dict(receipt["language"]) for f in offline.findings]))
+        == receipt["findings"]
+    )
     for finding in receipt["findings"]:
-        assert finding["message"] in out
+        assert finding["message_en"] in out

@@ -74,6 +74,9 @@ def test_json_lists_every_finding_with_where_and_what():
         "rule": "expect_column_values_to_be_in_set",
         "severity": "error",
         "message": "SECRET is not a handling code (see the codelists sheet).",
+        "message_id": "SECRET is not a handling code (see the codelists sheet).",
+        "message_en": "SECRET is not a handling code (see the codelists sheet).",
+        "params": {},
     }
     assert data["findings"][2]["value"] == "2026-04-01"
     assert data["findings"][6]["value"] is None  # NaN has no JSON form

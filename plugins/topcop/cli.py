@@ -30,7 +30,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from topcop.validation.offline import validate_file
 
-    return validate_file(Path(args.file), country=args.country, period=args.period)
+    return validate_file(Path(args.file), country=args.country, period=args.period, lang=args.lang)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("file")
     p.add_argument("--country", required=True, help="your reporting unit code, e.g. MD")
     p.add_argument("--period", help="the period the return is for, e.g. 2026-Q3")
+    p.add_argument(
+        "--lang", help="language of the output (en ru uk ro ka hy az); default: the unit's"
+    )
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("status", help="completeness and timeliness of returns, units × periods")

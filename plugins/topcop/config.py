@@ -97,6 +97,7 @@ class ReportingUnit:
     active_from: date
     active_until: date | None
     note: str
+    language: str = "en"  # the focal point's default language (topcop.i18n.LANGUAGES)
 
     def is_active_on(self, day: date) -> bool:
         return self.active_from <= day and (self.active_until is None or day <= self.active_until)
@@ -184,6 +185,7 @@ def codelists() -> Codelists:
             active_from=date.fromisoformat(r["active_from"]),
             active_until=date.fromisoformat(r["active_until"]) if r["active_until"] else None,
             note=r["note"],
+            language=r.get("language") or "en",
         )
         for r in _rows("reporting_units")
     }

@@ -30,9 +30,32 @@ class Finding:
     severity: Severity
     message: str
 
-    def as_dict(self) -> dict[str, Any]:
+    @property
+    def message_id(self) -> str:
+        """The stable English template the message was made from (its gettext id)."""
+        return getattr(self.message, "template", self.message)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(getattr(self.message, "params", {}))
+
+    def message_in(self, lang: str) -> str:
+        """The message in ``lang``; English when it was not made from a catalogued template.
+
+        A message made with ``topcop.i18n.msg`` knows how to say itself again; the
+        findings module stays below the languages module (no import).
+        """
+        say_again = getattr(self.message, "in_language", None)
+        return say_again(lang) if say_again is not None else str(self.message)
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The finding for JSON: the message in ``lang``, and the stable id and English."""
         d = asdict(self)
         d["value"] = _jsonable(self.value)
+        d["message"] = self.message_in(lang)
+        d["message_id"] = self.message_id
+        d["message_en"] = str(self.message)
+        d["params"] = {k: _jsonable(v) for k, v in self.params.items()}
         return d
 
     def where(self) -> str:

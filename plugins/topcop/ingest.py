@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from topcop import config
 from topcop.approval import hold_return, needs_approval
+from topcop.i18n import language
 from topcop.landing import InboxFile, Landing, stored_name
 from topcop.landing import landing as configured_landing
 from topcop.landing.base import safe_name
@@ -168,6 +169,7 @@ def process_return(
         seizure_rows=outcome.seizure_rows,
         findings=findings,
         history_checked=checked.history_checked,
+        language=language(text_or_none(ret.metadata.get("language")), unit),
     )
     receipt_location, receipt_name = write_receipt(landing, receipt)
     save_validation_results(

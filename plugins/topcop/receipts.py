@@ -17,30 +17,39 @@ from datetime import date, datetime
 from typing import Any
 
 from topcop.findings import Finding
+from topcop.i18n import SOURCE, Text, in_language, msg
 from topcop.landing import Landing
 
 RECEIPT_VERSION = 1
 
 _STATUS_WORDS = {
-    "accepted": "Accepted",
-    "accepted_with_warnings": "Accepted with warnings",
-    "rejected": "Rejected",
-    "duplicate": "Already received",
-    "held": "Waiting for approval",
-    "refused": "Refused",
+    "accepted": msg("Accepted"),
+    "accepted_with_warnings": msg("Accepted with warnings"),
+    "rejected": msg("Rejected"),
+    "duplicate": msg("Already received"),
+    "held": msg("Waiting for approval"),
+    "refused": msg("Refused"),
 }
 _HEADLINES = {
-    "accepted": "Accepted: the return was loaded.",
-    "accepted_with_warnings": "Accepted with warnings: the return was loaded; please check the "
-    "warnings below and send a corrected file if a figure is wrong.",
-    "rejected": "Rejected: nothing was loaded. Correct the errors below and send the file again.",
-    "duplicate": "Already received: this file is identical to one accepted earlier; nothing "
-    "new was loaded.",
-    "held": "Waiting for approval: the period is closed, so this correction is held until a "
-    "data steward approves or refuses it; nothing is loaded yet and you will get another "
-    "receipt with the decision.",
-    "refused": "Refused: a data steward refused this correction to a closed period; nothing "
-    "was loaded.",
+    "accepted": msg("Accepted: the return was loaded."),
+    "accepted_with_warnings": msg(
+        "Accepted with warnings: the return was loaded; please check the "
+        "warnings below and send a corrected file if a figure is wrong."
+    ),
+    "rejected": msg(
+        "Rejected: nothing was loaded. Correct the errors below and send the file again."
+    ),
+    "duplicate": msg(
+        "Already received: this file is identical to one accepted earlier; nothing new was loaded."
+    ),
+    "held": msg(
+        "Waiting for approval: the period is closed, so this correction is held until a "
+        "data steward approves or refuses it; nothing is loaded yet and you will get another "
+        "receipt with the decision."
+    ),
+    "refused": msg(
+        "Refused: a data steward refused this correction to a closed period; nothing was loaded."
+    ),
 }
 
 
@@ -67,29 +76,39 @@ class Receipt:
     history_checked: bool = False  # figures compared with the unit's earlier periods
     # A steward's decision on a correction to a closed period: by, at (ISO), reason.
     approval: dict[str, Any] | None = None
+    language: str = SOURCE  # what the focal point reads: the return's or the unit's language
 
     @property
     def headline(self) -> str:
         if self.approval and self.status == "refused":
-            return (
-                f"Refused: {self.approval.get('reason') or 'no reason given'}. Nothing was loaded."
+            reason = self.approval.get("reason") or msg("no reason given").in_language(
+                self.language
+            )
+            return msg("Refused: {reason}. Nothing was loaded.", reason=reason).in_language(
+                self.language
             )
         if self.approval and self.status in ("accepted", "accepted_with_warnings"):
-            return (
-                f"Approved and loaded: a data steward approved this correction to a closed "
-                f"period; it was loaded as revision {self.revision}."
-            )
-        return _HEADLINES[self.status]
+            return msg(
+                "Approved and loaded: a data steward approved this correction to a closed "
+                "period; it was loaded as revision {revision}.",
+                revision=self.revision,
+            ).in_language(self.language)
+        return _HEADLINES[self.status].in_language(self.language)
 
     @property
     def where(self) -> str:
         """Where the file is now, in words."""
+        return self._where().in_language(self.language)
+
+    def _where(self) -> Text:
         area = self.location.split("/", 2)[1] if self.location.count("/") >= 2 else ""
         if area == "quarantine":
-            return f"Kept in quarantine, not loaded: {self.location}"
+            return msg("Kept in quarantine, not loaded: {location}", location=self.location)
         if area == "held":
-            return f"Held for a steward's decision, not loaded: {self.location}"
-        return f"Archived: {self.location}"
+            return msg(
+                "Held for a steward's decision, not loaded: {location}", location=self.location
+            )
+        return msg("Archived: {location}", location=self.location)
 
     def counts(self) -> dict[str, int]:
         errors = sum(f.severity == "error" for f in self.findings)
@@ -104,7 +123,9 @@ class Receipt:
         return {
             "receipt_version": RECEIPT_VERSION,
             "status": self.status,
+            "language": self.language,
             "message": self.headline,
+            "message_en": str(_HEADLINES[self.status]),
             "reporting_unit": self.reporting_unit,
             "file_name": self.file_name,
             "stored_name": self.stored_name,
@@ -119,10 +140,11 @@ class Receipt:
             "duplicate_of": self.duplicate_of,
             "location": self.location,
             "where": self.where,
+            "where_en": str(self._where()),
             "history_checked": self.history_checked,
             "approval": self.approval,
             "counts": self.counts(),
-            "findings": [f.as_dict() for f in self.findings],
+            "findings": [f.as_dict(self.language) for f in self.findings],
         }
 
     def to_json(self) -> bytes:
@@ -136,8 +158,9 @@ class Receipt:
 
         wb = Workbook()
         _write_summary(wb.active, self)
-        _write_findings(wb.create_sheet(FINDINGS_SHEET), self.findings)
+        _write_findings(wb.create_sheet(FINDINGS_SHEET), self.findings, self.language)
         wb.properties.title = safe_text(f"Receipt {self.reporting_unit} {self.file_name}")
+        wb.properties.language = self.language
         wb.properties.creator = "topcop"
         buffer = io.BytesIO()
         wb.save(buffer)
@@ -161,44 +184,48 @@ def _write_summary(ws: Any, receipt: Receipt) -> None:
 
     ws.title = SUMMARY_SHEET
     counts = receipt.counts()
-    lines: list[tuple[str, Any]] = [
-        ("Status", _STATUS_WORDS[receipt.status]),
-        ("What it means", receipt.headline),
-        ("Reporting unit", _unit_words(receipt.reporting_unit)),
-        ("File as sent", receipt.file_name),
-        ("Received (UTC)", receipt.received_at),
-        ("Processed (UTC)", receipt.processed_at),
-        ("Declared country", receipt.declared_country),
-        ("Declared period", receipt.declared_period),
-        ("Revision", receipt.revision),
-        ("Replaces submission", receipt.supersedes),
-        ("Identical to submission", receipt.duplicate_of),
-        ("Indicator rows loaded", receipt.indicator_rows),
-        ("Seizure rows loaded", receipt.seizure_rows),
-        ("Errors", counts["errors"]),
-        ("Warnings", counts["warnings"]),
-        ("Figures compared with earlier periods", "yes" if receipt.history_checked else "no"),
-        ("Where the file is now", receipt.where),
+    lang = receipt.language
+    lines: list[tuple[Text, Any]] = [
+        (msg("Status"), _STATUS_WORDS[receipt.status].in_language(lang)),
+        (msg("What it means"), receipt.headline),
+        (msg("Reporting unit"), _unit_words(receipt.reporting_unit, lang)),
+        (msg("File as sent"), receipt.file_name),
+        (msg("Received (UTC)"), receipt.received_at),
+        (msg("Processed (UTC)"), receipt.processed_at),
+        (msg("Declared country"), receipt.declared_country),
+        (msg("Declared period"), receipt.declared_period),
+        (msg("Revision"), receipt.revision),
+        (msg("Replaces submission"), receipt.supersedes),
+        (msg("Identical to submission"), receipt.duplicate_of),
+        (msg("Indicator rows loaded"), receipt.indicator_rows),
+        (msg("Seizure rows loaded"), receipt.seizure_rows),
+        (msg("Errors"), counts["errors"]),
+        (msg("Warnings"), counts["warnings"]),
+        (msg("Figures compared with earlier periods"), _yes_no(receipt.history_checked, lang)),
+        (msg("Where the file is now"), receipt.where),
         *_approval_lines(receipt.approval),
-        ("Submission id", receipt.submission_id),
-        ("SHA-256 of the file", receipt.sha256),
+        (msg("Submission id"), receipt.submission_id),
+        (msg("SHA-256 of the file"), receipt.sha256),
     ]
-    title = write_cell(ws, 1, 1, f"Receipt for {receipt.file_name}")
+    title = write_cell(
+        ws, 1, 1, msg("Receipt for {file_name}", file_name=receipt.file_name).in_language(lang)
+    )
     title.font = Font(bold=True, size=14)
     for row, (label, value) in enumerate(lines, start=3):
-        write_cell(ws, row, 1, label).font = Font(bold=True)
+        write_cell(ws, row, 1, label.in_language(lang)).font = Font(bold=True)
         cell = write_cell(ws, row, 2, value)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if isinstance(value, datetime):
             cell.number_format = "yyyy-mm-dd hh:mm:ss"
     if receipt.findings:
         note = len(lines) + 4
-        write_cell(ws, note, 1, f"Every finding is listed on the sheet '{FINDINGS_SHEET}'.")
+        listed = msg("Every finding is listed on the sheet '{sheet}'.", sheet=FINDINGS_SHEET)
+        write_cell(ws, note, 1, listed.in_language(lang))
     ws.column_dimensions["A"].width = 38
     ws.column_dimensions["B"].width = 90
 
 
-def _write_findings(ws: Any, findings: list[Finding]) -> None:
+def _write_findings(ws: Any, findings: list[Finding], lang: str = SOURCE) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
 
     from topcop.cells import write_cell
@@ -215,7 +242,7 @@ def _write_findings(ws: Any, findings: list[Finding]) -> None:
             finding.column,
             _cell_value(finding.value),
             finding.rule,
-            finding.message,
+            finding.message_in(lang),
         )
         fill = fills.get(finding.severity)
         for col, value in enumerate(values, start=1):
@@ -231,22 +258,26 @@ def _write_findings(ws: Any, findings: list[Finding]) -> None:
         ws.auto_filter.ref = ws.dimensions
 
 
-def _approval_lines(approval: dict[str, Any] | None) -> list[tuple[str, Any]]:
+def _approval_lines(approval: dict[str, Any] | None) -> list[tuple[Text, Any]]:
     if not approval:
         return []
     return [
-        ("Steward's decision", approval.get("decision")),
-        ("Decided by", approval.get("decided_by")),
-        ("Decided at (UTC)", approval.get("decided_at")),
-        ("Steward's reason", approval.get("reason")),
+        (msg("Steward's decision"), approval.get("decision")),
+        (msg("Decided by"), approval.get("decided_by")),
+        (msg("Decided at (UTC)"), approval.get("decided_at")),
+        (msg("Steward's reason"), approval.get("reason")),
     ]
 
 
-def _unit_words(code: str) -> str:
+def _unit_words(code: str, lang: str = SOURCE) -> str:
     from topcop.config import codelists
 
     unit = codelists().reporting_units.get(code)
-    return f"{unit.name} ({code})" if unit else code
+    return f"{in_language(unit.name, lang)} ({code})" if unit else code
+
+
+def _yes_no(flag: bool, lang: str) -> str:
+    return (msg("yes") if flag else msg("no")).in_language(lang)
 
 
 def _cell_value(value: Any) -> Any:

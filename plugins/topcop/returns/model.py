@@ -32,6 +32,9 @@ METADATA_FIELDS = (
     "handling_code",
     "remarks",
 )
+# Optional metadata fields: a template made before they existed still reads.
+# language: the language in which the focal point wants its receipt (topcop.i18n).
+OPTIONAL_METADATA_FIELDS = ("language",)
 
 # column name -> pandas dtype of the typed table the reader yields.
 INDICATOR_COLUMNS: dict[str, str] = {

@@ -39,6 +39,7 @@ from topcop.returns.model import (
     INDICATORS_SHEET,
     METADATA_FIELDS,
     METADATA_SHEET,
+    OPTIONAL_METADATA_FIELDS,
     ROW,
     SEIZURES_SHEET,
     ReturnFile,
@@ -158,7 +159,7 @@ def _read_metadata(cells: list[list[Any]], result: ReturnFile) -> None:
         if not name:
             continue
         raw = row[1] if len(row) > 1 else ""
-        if name not in values:
+        if name not in values and name not in OPTIONAL_METADATA_FIELDS:
             findings.append(
                 Finding(
                     METADATA_SHEET, number, "field", name, "metadata_unknown_field", WARNING,

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from topcop.config import codelists
 from topcop.findings import ERROR, WARNING, Finding
+from topcop.i18n import SOURCE, Text, in_language, language, msg, msgn
 from topcop.periods import Period, PeriodError
 from topcop.validation.check import CheckedReturn
 from topcop.validation.rules import metadata_location
@@ -43,11 +44,16 @@ def validate_file(
     engine: Engine | None = None,
     today: date | None = None,
     out: TextIO | None = None,
+    lang: str | None = None,
 ) -> int:
-    """Check ``path`` as if ``country``'s focal point had sent it today; print what was found."""
+    """Check ``path`` as if ``country``'s focal point had sent it today; print what was found.
+
+    In ``lang`` when given, else in the unit's default language (``topcop.i18n``).
+    """
     out = out or sys.stdout
     path, country = Path(path), country.strip().upper()
     units = codelists().reporting_units
+    lang = language(lang, country)
     if country not in units:
         print(
             f"{country} is not a reporting unit: use one of {', '.join(sorted(units))}.", file=out
@@ -64,18 +70,22 @@ def validate_file(
             print(f"--period: {error}", file=out)
             return EXIT_CANNOT_CHECK
 
-    print(
-        f"Checking {path.name} for {units[country].name} ({country}) with the pipeline's rules.",
-        file=out,
+    unit_name = in_language(units[country].name, lang)
+    checking = msg(
+        "Checking {file_name} for {unit} ({country}) with the pipeline's rules.",
+        file_name=path.name,
+        unit=unit_name,
+        country=country,
     )
+    print(checking.in_language(lang), file=out)
     history_note = None
     if engine is None:
         engine, history_note = _configured_warehouse()
     checked = check_file(path, country=country, today=today, engine=engine)
     findings = checked.findings + _period_as_intended(checked, intended)
-    print(_history_line(checked, units[country].name, history_note), file=out)
+    print(_history_line(checked, unit_name, history_note).in_language(lang), file=out)
     print(file=out)
-    return report(findings, out)
+    return report(findings, out, lang)
 
 
 def check_file(
@@ -96,37 +106,43 @@ def check_file(
     return check_return(path, reporting_unit=country, today=today or now.date(), engine=engine)
 
 
-def report(findings: list[Finding], out: TextIO) -> int:
+def report(findings: list[Finding], out: TextIO, lang: str = SOURCE) -> int:
     """Print the findings, errors first, and the verdict; returns the exit code."""
     errors = [f for f in findings if f.severity == ERROR]
     warnings = [f for f in findings if f.severity == WARNING]
     for finding in errors + warnings:
-        print(format_finding(finding), file=out)
+        print(format_finding(finding, lang), file=out)
     if findings:
         print(file=out)
     if errors:
-        print(
-            f"Would be REJECTED: {_count(errors, 'error')} and {_count(warnings, 'warning')}. "
+        verdict = msg(
+            "Would be REJECTED: {errors} and {warnings}. "
             "Correct the errors and check the file again before sending it.",
-            file=out,
+            errors=msgn("{n} error", "{n} errors", len(errors), lang),
+            warnings=msgn("{n} warning", "{n} warnings", len(warnings), lang),
         )
+        print(verdict.in_language(lang), file=out)
         return EXIT_REJECTED
     if warnings:
-        print(
-            f"Would be ACCEPTED WITH WARNINGS: {_count(warnings, 'warning')}. Check each figure "
+        verdict = msg(
+            "Would be ACCEPTED WITH WARNINGS: {warnings}. Check each figure "
             "named above; explain in the comment any that is right.",
-            file=out,
+            warnings=msgn("{n} warning", "{n} warnings", len(warnings), lang),
         )
     else:
-        print("Would be ACCEPTED: nothing was found to correct.", file=out)
+        verdict = msg("Would be ACCEPTED: nothing was found to correct.")
+    print(verdict.in_language(lang), file=out)
     return EXIT_ACCEPTED
 
 
-def format_finding(finding: Finding) -> str:
-    """One finding as the focal point reads it: where, what to do, then value and rule."""
+def format_finding(finding: Finding, lang: str = SOURCE) -> str:
+    """One finding as the focal point reads it: where, what to do, then value and rule.
+
+    Severity, sheet, column and rule stay codes; the message is in ``lang``.
+    """
     head = f"{finding.severity.upper():<8}{finding.where()}"
     detail = f"value: {_shown(finding.value)} | rule: {finding.rule}"
-    return f"{head}\n        {finding.message}\n        {detail}"
+    return f"{head}\n        {finding.message_in(lang)}\n        {detail}"
 
 
 def _configured_warehouse() -> tuple[Engine | None, str | None]:
@@ -147,15 +163,19 @@ def _configured_warehouse() -> tuple[Engine | None, str | None]:
     return engine, None
 
 
-def _history_line(checked: CheckedReturn, unit_name: str, why_not: str | None) -> str:
+def _history_line(checked: CheckedReturn, unit_name: str, why_not: str | None) -> Text:
     if checked.history_checked:
-        return f"Figures were compared with {unit_name}'s accepted figures for earlier periods."
-    if why_not:
-        return (
-            f"Figures were NOT compared with earlier periods: {why_not}. The pipeline makes "
-            "that comparison too, so its receipt may add warnings about large changes."
+        return msg(
+            "Figures were compared with {unit}'s accepted figures for earlier periods.",
+            unit=unit_name,
         )
-    return "Figures were not compared with earlier periods: the file has none to compare."
+    if why_not:
+        return msg(
+            "Figures were NOT compared with earlier periods: {reason}. The pipeline makes "
+            "that comparison too, so its receipt may add warnings about large changes.",
+            reason=why_not,
+        )
+    return msg("Figures were not compared with earlier periods: the file has none to compare.")
 
 
 def _period_as_intended(checked: CheckedReturn, intended: Period | None) -> list[Finding]:
@@ -181,10 +201,6 @@ def _period_as_intended(checked: CheckedReturn, intended: Period | None) -> list
             f"from the template of another period. Use the template for {intended}.",
         )
     ]
-
-
-def _count(findings: list[Finding], word: str) -> str:
-    return f"{len(findings)} {word}{'' if len(findings) == 1 else 's'}"
 
 
 def _shown(value: object) -> str:

@@ -32,6 +32,7 @@ import pandas as pd
 
 from topcop.config import codelists, expectations_dir, limits
 from topcop.findings import ERROR, WARNING, ExpectationResult, Finding, Severity
+from topcop.i18n import Text, placeholders
 from topcop.periods import Period
 from topcop.returns.model import (
     INDICATOR_COLUMNS,
@@ -388,8 +389,21 @@ def _findings(
 
 
 def _say(template: str, fields: Mapping[str, Any]) -> str:
-    """The expectation's message with the row's cells and the parameters filled in."""
-    return template.format_map({key: _shown(value) for key, value in fields.items()})
+    """The expectation's message with the row's cells and the parameters filled in.
+
+    A ``Text``: the English message that can be said again in the unit's language.
+    """
+    named = placeholders(template)
+    return Text(template, **{key: _param(value) for key, value in fields.items() if key in named})
+
+
+def _param(value: Any) -> Any:
+    """A parameter as the English message shows it; numbers and dates stay values to format."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return _shown(value) if value is None else value
 
 
 def _plain(value: Any) -> Any:
