@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl.utils import get_column_letter
 
-from topcop.returns import inspect, reader
+from topcop.returns import inspect, table, values
 from topcop.returns.model import COLUMNS
 
 ODD_VALUES = [
@@ -57,10 +57,10 @@ def _cells(seed: int) -> tuple[str, list[list[object]]]:
 
 
 def _general_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reader, "_plain_texts", lambda rows, positions: {})
-    monkeypatch.setattr(reader, "_days", lambda values, kinds: None)
-    monkeypatch.setattr(reader, "_NUMBER_KINDS", frozenset())
-    monkeypatch.setattr(reader, "_TEXT_KINDS", frozenset())
+    monkeypatch.setattr(table, "_plain_texts", lambda rows, positions: {})
+    monkeypatch.setattr(values, "_days", lambda values, kinds: None)
+    monkeypatch.setattr(values, "_NUMBER_KINDS", frozenset())
+    monkeypatch.setattr(values, "_TEXT_KINDS", frozenset())
 
 
 @pytest.mark.parametrize("seed", range(120))
@@ -73,11 +73,11 @@ def _assert_same_typing(
 ) -> None:
     numbers = list(range(1, len(cells) + 1))
     quick: list = []
-    typed = reader._table(sheet, cells, numbers, quick)
+    typed = table.type_table(sheet, cells, numbers, quick)
     with monkeypatch.context() as m:
         _general_only(m)
         general: list = []
-        expected = reader._table(sheet, cells, numbers, general)
+        expected = table.type_table(sheet, cells, numbers, general)
     assert repr(quick) == repr(general)
     pd.testing.assert_frame_equal(typed, expected, check_exact=True)
 
