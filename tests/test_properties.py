@@ -15,10 +15,13 @@ failing example is printed with the seed that reproduces it.
 from __future__ import annotations
 
 import copy
+import csv
 import itertools
 import json
 import os
+import re
 import zipfile
+import zlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -120,6 +123,7 @@ class Pipeline:
         assert result.status in STATUSES
         receipt = json.loads(self.landing.read("GE", "receipts", Path(result.receipt).name))
         assert receipt["status"] == result.status
+        _assert_quotes_the_file(receipt["findings"], path)
         errors = [f for f in receipt["findings"] if f["severity"] == "error"]
         assert bool(errors) == (result.status == "rejected")
         assert self.landing.list_inbox("GE") == []
@@ -135,6 +139,31 @@ def _assert_findings(ret: ReturnFile) -> None:
         assert f.severity in ("error", "warning") and f.rule and f.message
     if not ret.readable:
         assert ret.indicators is None and ret.seizures is None
+
+
+# How Python, numpy and pandas spell "no value": a finding that shows one of these for a
+# cell quotes something the focal point cannot find in the file.
+NO_VALUE_WORDS = re.compile(r"(?<![\w<])(nan|NaN|None|NaT|<NA>)(?![\w>])")
+
+
+def _assert_quotes_the_file(findings: list[dict[str, Any]], path: Path) -> None:
+    """Every "nan", "None", "NaT" or "<NA>" a finding shows is text the file holds."""
+    held = _file_text(path)
+    for f in findings:
+        shown = f"{f['message']} {f['value'] if f['value'] is not None else ''}"
+        for word in NO_VALUE_WORDS.findall(shown):
+            assert word in held, f"{word!r} shown but not in the file: {f}"
+
+
+def _file_text(path: Path) -> str:
+    """The file's text as a reader of it could search it (a workbook's parts unpacked)."""
+    data = path.read_bytes()
+    try:
+        with zipfile.ZipFile(path) as z:
+            data = b"".join(z.read(i) for i in z.infolist() if i.file_size < 64 << 20)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, zlib.error):
+        pass
+    return data.decode("utf-8", errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -277,4 +306,23 @@ def test_damaged_csv_ends_in_a_status(data, csv_files, pipeline):
         edits += data.draw(splices(len(text), broken))
     path = pipeline.folder() / name
     path.write_bytes(_splice(text, edits))
+    pipeline.run(path)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_random_csv_file_ends_in_a_status_quoting_only_what_it_holds(data, pipeline):
+    # Any header (columns dropped, reordered, doubled or unknown), any separator a
+    # program may write, any cells: the findings quote the file or say "empty".
+    dataset = data.draw(st.sampled_from(["indicators", "seizures"]))
+    names = [*SHEETS[dataset], "", "index", "Unnamed: 0"]
+    header = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=14))
+    cell = st.one_of(st.just(""), TEXT, st.sampled_from([*TRICKY, "24.09.2026 0:00", "nan"]))
+    rows = data.draw(st.lists(st.lists(cell, min_size=0, max_size=len(header) + 1), max_size=8))
+    sep = data.draw(st.sampled_from([",", ";", "\t"]))
+    path = pipeline.folder() / f"GE_{PERIOD}_{dataset}.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter=sep)
+        writer.writerow(header)
+        writer.writerows(rows)
     pipeline.run(path)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl.utils import get_column_letter
 
-from topcop.returns import inspect, reader
+from topcop.returns import sheet_parts, table, values
 from topcop.returns.model import COLUMNS
 
 ODD_VALUES = [
@@ -57,10 +57,10 @@ def _cells(seed: int) -> tuple[str, list[list[object]]]:
 
 
 def _general_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reader, "_plain_texts", lambda rows, positions: {})
-    monkeypatch.setattr(reader, "_days", lambda values, kinds: None)
-    monkeypatch.setattr(reader, "_NUMBER_KINDS", frozenset())
-    monkeypatch.setattr(reader, "_TEXT_KINDS", frozenset())
+    monkeypatch.setattr(table, "_plain_texts", lambda rows, positions: {})
+    monkeypatch.setattr(values, "_days", lambda values, kinds: None)
+    monkeypatch.setattr(values, "_NUMBER_KINDS", frozenset())
+    monkeypatch.setattr(values, "_TEXT_KINDS", frozenset())
 
 
 @pytest.mark.parametrize("seed", range(120))
@@ -73,11 +73,11 @@ def _assert_same_typing(
 ) -> None:
     numbers = list(range(1, len(cells) + 1))
     quick: list = []
-    typed = reader._table(sheet, cells, numbers, quick)
+    typed = table.type_table(sheet, cells, numbers, quick)
     with monkeypatch.context() as m:
         _general_only(m)
         general: list = []
-        expected = reader._table(sheet, cells, numbers, general)
+        expected = table.type_table(sheet, cells, numbers, general)
     assert repr(quick) == repr(general)
     pd.testing.assert_frame_equal(typed, expected, check_exact=True)
 
@@ -94,8 +94,8 @@ def test_a_date_column_types_as_the_general_way_at_the_ends_of_the_range(day, mo
 
 def _reference_plain_cell(rows: int, columns: int) -> re.Pattern[bytes]:
     """The plain cell tag as one match, without the search's possessive quantifiers."""
-    letters = inspect._up_to(get_column_letter(columns), "A", "Z")
-    digits = inspect._up_to(str(rows), "0", "9")
+    letters = sheet_parts._up_to(get_column_letter(columns), "A", "Z")
+    digits = sheet_parts._up_to(str(rows), "0", "9")
     return re.compile(rf'<c r="{letters}{digits}"(?: (?:s|t|cm|vm|ph)="[^"<>]*")*\s*/?>'.encode())
 
 
@@ -110,7 +110,7 @@ TAG_PARTS = [
 def test_one_search_finds_an_odd_cell_exactly_when_matching_each_cell_fails(seed):
     rng = random.Random(seed)
     limits = rng.choice([(300001, 32), (10, 3), (1048576, 16384)])
-    odd, plain = inspect._odd_cell(*limits), _reference_plain_cell(*limits)
+    odd, plain = sheet_parts._odd_cell(*limits), _reference_plain_cell(*limits)
     for _ in range(50):
         tags = []
         for _ in range(rng.randint(0, 8)):

@@ -64,6 +64,10 @@ def validate_return(ret: ReturnFile, *, reporting_unit: str, today: date) -> Val
     # the reader's finding says why, so "missing" on the same cell would only repeat it.
     unreadable = _unreadable_cells(ret)
     findings = [f for f in findings if (f.sheet, f.row, f.column) not in unreadable]
+    if any(f.rule == "metadata_layout" for f in ret.findings):
+        # The reader could not tell where the fields are and said what it found where;
+        # "the country code is missing" would be a wrong reason for a country written there.
+        findings = [f for f in findings if f.sheet != METADATA_SHEET]
     return Validation(sorted(findings, key=finding_order), results, gx_results)
 
 
