@@ -13,12 +13,9 @@ template so migrations are not part of any figure.
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
 import shutil
 import socket
-import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from topcop.stack.postgres import binary, run_as, server_account
 
 SUPERUSER = "postgres"
 HOST = "127.0.0.1"
@@ -75,59 +74,27 @@ def server(base: Path) -> Iterator[Server]:
     base = base.resolve()
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
-    account = _server_account()
+    account = server_account()
     data, sockets, log = base / "data", base / "sockets", base / "server.log"
     sockets.mkdir()
     if account is not None:
         for path in (base, sockets):
             os.chown(path, account.pw_uid, account.pw_gid)
     initdb = ("-D", data, "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "-N", "--locale=C")
-    _run([_binary("initdb"), *initdb], account, base)
+    run_as([binary("initdb"), *initdb], account, base)
     with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
         conf.write(
             f"\nlisten_addresses = '{HOST}'\nunix_socket_directories = '{sockets}'\n"
             "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
         )
     port = _free_port()
-    _run(
-        [_binary("pg_ctl"), "-D", data, "-l", log, "-o", f"-p {port}", "-w", "start"], account, base
+    run_as(
+        [binary("pg_ctl"), "-D", data, "-l", log, "-o", f"-p {port}", "-w", "start"], account, base
     )
     try:
         yield Server(port)
     finally:
-        _run([_binary("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"], account, base)
-
-
-def _binary(name: str) -> str:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
-    )
-    if not found:
-        raise RuntimeError(f"{name} not found: the PostgreSQL server binaries must be installed")
-    return found
-
-
-def _server_account() -> pwd.struct_passwd | None:
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        try:
-            return pwd.getpwnam(name)
-        except KeyError:
-            continue
-    raise RuntimeError("running as root and neither a 'postgres' nor a 'nobody' account exists")
-
-
-def _run(cmd: list, account: pwd.struct_passwd | None, home: Path) -> None:
-    options = {}
-    if account is not None:
-        options = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
-    env = {**os.environ, "HOME": str(home), "LC_ALL": "C"}
-    result = subprocess.run(
-        [str(c) for c in cmd], capture_output=True, text=True, env=env, check=False, **options
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{result.stdout}\n{result.stderr}")
+        run_as([binary("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"], account, base)
 
 
 def _free_port() -> int:
