@@ -9,7 +9,8 @@ Run once with the workers preloading our modules (``topcop.stack.preload``) and
 once without, so the fixed cost of a task is seen side by side.
 
 ``python -m bench.stack`` (or ``BENCH_PARTS=stack python -m bench``);
-``BENCH_STACK_FILES`` (default 20) files per run.
+``BENCH_STACK_FILES`` (default 20) files per run; ``BENCH_STACK_BACKFILL`` (default
+100) returns for the scale-out run (one worker with one task slot, then two).
 """
 
 from __future__ import annotations
@@ -122,11 +123,58 @@ def _task_timings(stack: Stack) -> list[tuple[float, float]]:
     return [(float(a), float(b)) for a, b in rows]
 
 
+def scale_out(returns: int, workers: int, log=print) -> dict[str, Any]:
+    """A backfill: ``returns`` files dropped at once, worked off by ``workers`` workers of one slot."""
+    root = Path(tempfile.mkdtemp(prefix="topcop-bench-scale-"))
+    root.chmod(0o711)
+    stack = Stack(
+        root=root,
+        ports={n: _free_port() for n in ("api", "postgres", "redis", "s3")},
+        workers=workers,
+        worker_concurrency=1,
+        extra_env={"TOPCOP_WATCH_SECONDS": "2"},
+    )
+    periods = [str(p) for p in last_closed_periods(date.today(), 8)]
+    files = []
+    for i in range(returns):
+        unit, period = UNITS[i % len(UNITS)], periods[(i // len(UNITS)) % len(periods)]
+        name = f"{unit}_{period}_backfill_{i}.xlsx"
+        sample = sample_content(unit, period, seed=5000 + i, seizure_rows=50)
+        files.append((unit, name, fill_template(sample, root / name)))
+    try:
+        stack.up()
+        client = stack.s3_client()
+        started = time.perf_counter()
+        drops = {}
+        for unit, name, path in files:
+            client.upload_file(str(path), f"topcop-{unit.lower()}", f"inbox/{name}")
+            drops[(unit, name)] = datetime.now(UTC)
+        _wait_receipts(client, drops, timeout=1800)
+        seconds = time.perf_counter() - started
+    finally:
+        stack.down()
+        shutil.rmtree(root, ignore_errors=True)
+    log(f"{returns} returns on {workers} worker(s): {seconds:.0f} s")
+    return {
+        "returns": returns,
+        "workers": workers,
+        "seconds": seconds,
+        "per_minute": returns / seconds * 60,
+    }
+
+
 def run_stack(out: Path, log=print) -> dict[str, Any]:
     files = int(os.environ.get("BENCH_STACK_FILES", "20"))
     result = {
         "preloaded": measure(files, preload=True, log=log),
         "not_preloaded": measure(max(5, files // 4), preload=False, log=log),
+    }
+    backfill = int(os.environ.get("BENCH_STACK_BACKFILL", "100"))
+    one, two = scale_out(backfill, 1, log), scale_out(backfill, 2, log)
+    result["scale_out"] = {
+        "one_worker": one,
+        "two_workers": two,
+        "ratio": two["per_minute"] / one["per_minute"],
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "stack.json").write_text(json.dumps(result, indent=1), "utf-8")
@@ -134,5 +182,17 @@ def run_stack(out: Path, log=print) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    figures = run_stack(Path(__file__).resolve().parent.parent / "var" / "bench")
+    import sys
+
+    out = Path(__file__).resolve().parent.parent / "var" / "bench"
+    if sys.argv[1:] == ["scale-out"]:  # the backfill comparison alone
+        n = int(os.environ.get("BENCH_STACK_BACKFILL", "100"))
+        one, two = scale_out(n, 1), scale_out(n, 2)
+        figures = {
+            "one_worker": one,
+            "two_workers": two,
+            "ratio": two["per_minute"] / one["per_minute"],
+        }
+    else:
+        figures = run_stack(out)
     print(json.dumps(figures, indent=1))
