@@ -2,7 +2,7 @@
 
 Parts, in order: the stage benchmarks and their baselines (``bench.run``, on a
 throwaway PostgreSQL server), the DAG parse cost (``bench.dag_parse``) and the
-Airflow backfill (``bench.backfill``). Then ``results.json``, ``growth.png``,
+Airflow backfill (``bench.backfill``) and the production stack (``bench.stack``). Then ``results.json``, ``growth.png``,
 the printed table with ratios and verdicts, and, after a complete run, the
 figures in bench/README.md.
 
@@ -33,7 +33,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 OUT = PROJECT / "var" / "bench"
 README = PROJECT / "bench" / "README.md"
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
-PARTS = ("stages", "parse", "backfill")
+PARTS = ("stages", "parse", "backfill", "stack")
 
 
 def main() -> int:
@@ -60,6 +60,11 @@ def main() -> int:
         from bench.backfill import run_backfill
 
         results["backfill"] = run_backfill(OUT, log=_log)
+    if "stack" in parts:
+        from bench.stack import run_stack
+
+        _log("make stack: latency, task start-up, scale-out")
+        results["stack"] = run_stack(OUT, log=_log)
 
     results["total_seconds"] = time.perf_counter() - started
     results["verdicts"] = report.verdicts(results)
