@@ -81,7 +81,9 @@ def topcop_ingest():
         """
 
     # --- steward approval (issue 15): one topcop_approval run per held correction ---
-    @task(trigger_rule="all_done")
+    # After every file task succeeded: in an outage the file task's alert is the one that
+    # tells; a request not asked in a failed run is asked by the next run (nothing is lost).
+    @task
     def approval_requests() -> list[dict]:
         """Every pending approval request (held file) as a run to trigger; asked ones are skipped."""
         from topcop.approval import runs_to_request
