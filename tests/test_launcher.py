@@ -118,3 +118,35 @@ def test_make_airflow_serves_the_api_and_stops_every_component(tmp_path):
             except subprocess.TimeoutExpired:
                 launcher.kill()
         log.close()
+
+
+def test_reap_sessions_ends_what_a_child_started_and_spares_the_callers_own(tmp_path):
+    """The stack stops inside a test process that has servers of its own: those must live."""
+    from topcop.stack.processes import become_subreaper, reap_sessions
+
+    assert become_subreaper()  # as Stack.up makes its caller: orphans come to us
+    own = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    marker = tmp_path / "grandchild.pid"
+    script = (
+        "import subprocess, sys\n"
+        "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        f"open({str(marker)!r}, 'w').write(str(g.pid))\n"
+    )
+    child = Child("starter", [sys.executable, "-c", script], dict(os.environ))
+    child.start()
+    child.process.wait(30)  # it exits; its grandchild is orphaned (adopted, or by init)
+    deadline = time.monotonic() + 30
+    while not (marker.exists() and marker.read_text()):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    grandchild = psutil.Process(int(marker.read_text()))
+    try:
+        assert grandchild.ppid() == os.getpid()  # adopted when its parent exited
+        reap_sessions({child.pid})
+        assert _alive([grandchild]) == []
+        assert own.poll() is None  # the caller's own child was spared
+    finally:
+        own.kill()
+        own.wait()
+        if _alive([grandchild]):
+            grandchild.kill()

@@ -9,7 +9,7 @@ import signal
 import time
 
 from topcop.stack.local import Stack, stack_dir
-from topcop.stack.processes import StopRequested, stop_on_signals
+from topcop.stack.processes import StopRequested, reap_orphans, stop_on_signals
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 5
@@ -47,6 +47,7 @@ def up() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.down()
+        reap_orphans()  # this process is the stack's launcher: nothing of its own is left
         print("topcop stack stopped; data kept in", stack.root, flush=True)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from topcop import config
 from topcop.stack import postgres, services
-from topcop.stack.processes import Child, become_subreaper, path_with_venv, reap_orphans
+from topcop.stack.processes import Child, become_subreaper, path_with_venv, reap_sessions
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +220,7 @@ class Stack:
 
     def down(self) -> None:
         """Stop the Airflow components, save S3's objects, stop the services; keep the data."""
+        sessions = {c.pid for c in self.children.values() if c.pid}  # each child leads its own
         airflow_names = [n for n in self.children if n not in ("postgres", "redis", "s3")]
         for name in reversed(airflow_names):
             self.children.pop(name).stop()
@@ -232,11 +233,13 @@ class Stack:
         for name in ("s3", "redis", "postgres"):
             if name in self.children:
                 self.children.pop(name).stop()
-        reap_orphans()
+        reap_sessions(sessions)
         (self.root / "stack.json").unlink(missing_ok=True)
 
     def restart(self, name: str) -> Child:
-        self.children.pop(name).stop()
+        child = self.children.pop(name)
+        child.stop()
+        reap_sessions({child.pid})
         return self.start(name, self.component(name))
 
     # --- steps ---------------------------------------------------------------

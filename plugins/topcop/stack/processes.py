@@ -157,6 +157,26 @@ def reap_orphans(grace_seconds: float = 5.0, rounds: int = 5) -> None:
         kill_all(left, grace_seconds)
 
 
+def reap_sessions(sessions: set[int], grace_seconds: float = 5.0) -> None:
+    """Stop this process's descendants that belong to one of ``sessions``.
+
+    A library caller (a test fixture) may have other children of its own: only what
+    the given children started, adopted orphans included, is ended.
+    """
+
+    def ours(p: psutil.Process) -> bool:
+        try:
+            return os.getsid(p.pid) in sessions
+        except (ProcessLookupError, PermissionError):
+            return False
+
+    for _ in range(5):
+        left = [p for p in psutil.Process().children(recursive=True) if _alive(p) and ours(p)]
+        if not left:
+            return
+        kill_all(left, grace_seconds)
+
+
 def _alive(p: psutil.Process) -> bool:
     try:
         return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
