@@ -13,7 +13,7 @@ import psutil
 import pytest
 from stack_support import free_port, wait_for_http
 
-from topcop.stack.processes import Child, path_with_venv, supervise
+from topcop.stack.processes import Child, path_with_venv
 
 
 def test_path_with_venv_puts_this_interpreter_first():
@@ -69,8 +69,14 @@ def test_supervise_stops_grandchildren_that_ignore_their_parent(tmp_path):
 
 
 def test_supervise_returns_when_a_child_exits_on_its_own():
-    child = Child("short", [sys.executable, "-c", "raise SystemExit(3)"], dict(os.environ))
-    assert supervise([child], poll_seconds=0.1) == 3
+    # In a launcher process of its own, as in use: supervise() ends every descendant of its
+    # process, which here would include the test session's own servers.
+    code = (
+        "import sys, os; from topcop.stack.processes import Child, supervise;"
+        "sys.exit(supervise([Child('short', [sys.executable, '-c', 'raise SystemExit(3)'],"
+        " dict(os.environ))], poll_seconds=0.1))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 3
 
 
 @pytest.mark.slow
