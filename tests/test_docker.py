@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,7 +32,17 @@ AIRFLOW_SERVICES = (
     "airflow-triggerer",
     "airflow-worker",
 )
-TEST_TOOLS = ("pytest", "moto", "hypothesis", "ruff", "pyinstrument", "matplotlib", "import-linter")
+TEST_TOOLS = (
+    "pytest",
+    "pytest-timeout",
+    "moto",
+    "hypothesis",
+    "ruff",
+    "pyinstrument",
+    "matplotlib",
+    "import-linter",
+    "playwright",
+)
 
 
 def test_compose_runs_airflow_on_celery_with_every_component_and_store(compose):
@@ -70,16 +83,90 @@ def test_every_long_running_service_has_a_healthcheck_and_waits_for_healthy_ones
     assert set(services["airflow-worker"]["depends_on"]) >= {"postgres", "redis", "airflow-init"}
 
 
-def test_every_airflow_setting_in_compose_is_a_real_option(compose):
-    from airflow.configuration import conf
+@pytest.fixture(scope="module")
+def airflow_options(tmp_path_factory) -> set[str]:
+    """Every ``AIRFLOW__SECTION__KEY`` that this Airflow and its installed providers document.
 
+    ``airflow config list --defaults`` names each option's variable, including those
+    without a default (``sql_alchemy_conn_async``) that ``conf``'s option lists leave out.
+    """
+    home = tmp_path_factory.mktemp("airflow-home")
+    listing = subprocess.run(
+        [str(Path(sys.executable).with_name("airflow")), "config", "list", "--defaults"],
+        env={**os.environ, "AIRFLOW_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return set(re.findall(r"^# Variable: (AIRFLOW__\w+)$", listing, re.MULTILINE))
+
+
+def test_every_airflow_setting_in_compose_is_a_real_option(compose, airflow_options):
+    assert {"AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CELERY__BROKER_URL"} <= airflow_options
+    used = {
+        key
+        for service in compose["services"].values()
+        for key in service.get("environment") or {}
+        if key.startswith("AIRFLOW__")
+    }
+    used |= set(re.findall(r"\b(AIRFLOW__\w+)=", (DOCKER / "Dockerfile").read_text()))
+    assert {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC", "AIRFLOW__CORE__LOAD_EXAMPLES"} <= used
+    assert used - airflow_options == set()
+
+
+def test_postgres_keeps_the_metadata_db_and_the_warehouse_apart(compose):
+    services = compose["services"]
+    # The server's superuser is neither Airflow's account nor a warehouse role.
+    assert services["postgres"]["environment"]["POSTGRES_USER"] == "postgres"
+    init = (DOCKER / "postgres-init" / "01-warehouse.sh").read_text()
+    for statement in (
+        "CREATE DATABASE airflow OWNER airflow;",
+        "REVOKE ALL ON DATABASE airflow FROM PUBLIC;",
+        "CREATE DATABASE warehouse OWNER topcop_owner;",
+        "REVOKE ALL ON DATABASE warehouse FROM PUBLIC;",
+    ):
+        assert statement in init
+    # The roles 0009 grants rights to exist before it runs, their passwords quoted by psql.
+    roles_sql = (DOCKER.parent / "sql" / "migrations" / "0009_roles.postgresql.sql").read_text()
+    roles = re.findall(r"'(topcop_\w+)'", roles_sql.split("LOOP", 1)[0])
+    assert roles == ["topcop_loader", "topcop_analyst"]
+    for role in ("airflow", "topcop_owner", *roles):
+        assert re.search(rf"CREATE ROLE {role} LOGIN PASSWORD :'\w+';", init), role
+    assert "${" not in init.split("<<'SQL'", 1)[1]  # no password pasted into the SQL text
     for name in (*AIRFLOW_SERVICES, "airflow-init"):
-        for key in compose["services"][name]["environment"]:
-            if not key.startswith("AIRFLOW__"):
-                continue
-            section, option = key.removeprefix("AIRFLOW__").lower().split("__", 1)
-            known = conf.get_options_including_defaults(section)
-            assert option in known or option == "sql_alchemy_conn_async", key
+        env = services[name]["environment"]
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres:5432/airflow")
+        assert env["AIRFLOW_CONN_TOPCOP_WAREHOUSE"].startswith("postgresql://topcop_loader:")
+    migrate = services["airflow-init"]["command"][-1]
+    assert "postgresql+psycopg://topcop_owner:" in migrate and "topcop migrate" in migrate
+
+
+def test_minio_init_applies_every_policy_with_the_account_filled_in(compose):
+    init = compose["services"]["minio-init"]
+    script = init["entrypoint"][-1]
+    assert "./s3-policies:/policies:ro" in init["volumes"]
+    assert "|| true" not in script  # a failed step fails the job, and nothing starts
+    assert init["environment"]["AWS_ACCOUNT_ID"].startswith("${AWS_ACCOUNT_ID")
+    assert 'sed "s/\\$${AWS_ACCOUNT_ID}/$$AWS_ACCOUNT_ID/g" "$$policy"' in script
+    assert 'mc anonymous set-json /tmp/policy.json "local/topcop-$$unit"' in script
+    for path in POLICIES:  # the placeholder the sed replaces, in the bucket the loop names
+        text = path.read_text()
+        assert "${AWS_ACCOUNT_ID}" in text and f"arn:aws:s3:::topcop-{path.stem}" in text
+
+
+def test_a_stopped_worker_finishes_its_tasks_first(compose):
+    worker = compose["services"]["airflow-worker"]
+    assert worker["environment"]["DUMB_INIT_SETSID"] == "0"
+    minutes = re.fullmatch(r"(\d+)m", worker["stop_grace_period"])
+    assert minutes and int(minutes[1]) >= 1
+
+
+def test_env_example_lists_names_only():
+    for line in (DOCKER / "env.example").read_text().splitlines():
+        if line and not line.startswith("#"):
+            assert re.fullmatch(r"[A-Z0-9_]+=", line), line
+    assert "docker/.env" in (DOCKER.parent / ".gitignore").read_text().splitlines()
 
 
 def test_no_secret_is_written_in_the_compose_file(compose):
