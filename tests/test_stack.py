@@ -53,6 +53,11 @@ def stack():
     )
     try:
         stack.up()
+        # The ingest DAG runs once at creation (its timetable); files dropped while that
+        # run lists the inboxes would be taken by it, and the watcher would have nothing
+        # to do. Past it, the next timetable run is 15 minutes away: only the watcher can
+        # notice what the tests drop.
+        _wait("the ingest run at creation to end", lambda: _ingest_quiet(stack), 180, stack)
         yield stack
     finally:
         stack.down()
@@ -100,6 +105,14 @@ def _metadata(stack: Stack, query: str, *params) -> list[tuple]:
     url = stack.metadata_url().replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(url) as conn:
         return conn.execute(query, params).fetchall()
+
+
+def _ingest_quiet(stack: Stack) -> bool:
+    states = [
+        state
+        for (state,) in _metadata(stack, "SELECT state FROM dag_run WHERE dag_id = 'topcop_ingest'")
+    ]
+    return bool(states) and not {"queued", "running"} & set(states)
 
 
 def _warehouse(stack: Stack):

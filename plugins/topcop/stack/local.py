@@ -217,6 +217,7 @@ class Stack:
         for n in range(1, self.workers + 1):
             self.start(f"worker-{n}", self.component(f"worker-{n}"))
         self._wait_api()
+        self._wait_watching()
 
     def down(self) -> None:
         """Stop the Airflow components, save S3's objects, stop the services; keep the data."""
@@ -313,6 +314,41 @@ class Stack:
                         f"the API server did not answer in {timeout:.0f} s"
                     ) from None
                 time.sleep(1)
+
+    def _wait_watching(self, timeout: float = 240.0) -> None:
+        """Until a triggerer runs the inbox watcher: only then is a dropped file noticed.
+
+        Before it, the ingest DAG's timetable may take the files first (its run at
+        creation), and a file dropped in that window waits for the next run instead of
+        seconds; ``make stack`` says it is up only once intake is live.
+        """
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.metadata_url())
+        query = text(
+            "SELECT count(*) FROM trigger t JOIN asset_watcher w ON w.trigger_id = t.id"
+            " WHERE t.triggerer_id IS NOT NULL"
+        )
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                dead = [n for n, c in self.children.items() if not c.running()]
+                if dead:
+                    raise RuntimeError(f"{', '.join(dead)} exited; see {self.root / 'logs'}")
+                try:
+                    with engine.connect() as conn:
+                        if conn.execute(query).scalar():
+                            return
+                except Exception:  # the tables appear with the first DAG parse
+                    log.debug("metadata not ready", exc_info=True)
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"no triggerer ran the inbox watcher within {timeout:.0f} s;"
+                        f" see {self.root / 'logs'}"
+                    )
+                time.sleep(1)
+        finally:
+            engine.dispose()
 
     def login(self) -> tuple[str, str]:
         """The UI's user and password (simple auth manager, generated on first start)."""
