@@ -8,7 +8,8 @@ queued → started (executor pick-up and process start) and its whole duration.
 Run once with the workers preloading our modules (``topcop.stack.preload``) and
 once without, so the fixed cost of a task is seen side by side.
 
-``python -m bench.stack`` (or ``BENCH_PARTS=stack python -m bench``);
+``python -m bench.stack`` (or ``BENCH_PARTS=stack python -m bench``; ``latency`` or
+``scale-out`` for one half);
 ``BENCH_STACK_FILES`` (default 20) files per run; ``BENCH_STACK_BACKFILL`` (default
 100) returns for the scale-out run (one worker with one task slot, then two).
 """
@@ -65,6 +66,7 @@ def measure(files: int, preload: bool, log=print) -> dict[str, Any]:
         started = time.perf_counter()
         stack.up()
         log(f"stack up in {time.perf_counter() - started:.0f} s (preload={preload})")
+        _wait_quiet(stack)
         client = stack.s3_client()
         drops: dict[tuple[str, str], datetime] = {}
         for i in range(files):
@@ -78,6 +80,8 @@ def measure(files: int, preload: bool, log=print) -> dict[str, Any]:
             drops[(unit, name)] = datetime.now(UTC)
         latencies = _wait_receipts(client, drops, timeout=300 + 10 * files)
         tasks = _task_timings(stack)
+        startups = _startups(stack)
+        per_task = _per_task(stack)
     finally:
         stack.down()
         shutil.rmtree(root, ignore_errors=True)
@@ -90,7 +94,31 @@ def measure(files: int, preload: bool, log=print) -> dict[str, Any]:
         "task_queued_to_start_median_s": statistics.median(t[0] for t in tasks),
         "task_duration_median_s": statistics.median(t[1] for t in tasks),
         "tasks": len(tasks),
+        # queued → the task function's first line (its "file task started" log line)
+        "startup_median_s": statistics.median(s["queued_to_code"] for s in startups),
+        "startup_p95_s": _percentile([s["queued_to_code"] for s in startups], 0.95),
+        "started_to_code_median_s": statistics.median(s["started_to_code"] for s in startups),
+        "per_task": per_task,
     }
+
+
+def _wait_quiet(stack: Stack, timeout: float = 300) -> None:
+    """Until the runs every DAG makes at creation (deadlines, templates, ingest) have ended.
+
+    Measured from then on, the figures are the returns' own, not the stack's start.
+    """
+    url = stack.metadata_url().replace("postgresql+psycopg://", "postgresql://", 1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with psycopg.connect(url) as conn:
+            busy = conn.execute(
+                "SELECT count(*) FROM dag_run WHERE state IN ('queued', 'running')"
+            ).fetchone()[0]
+            runs = conn.execute("SELECT count(*) FROM dag_run").fetchone()[0]
+        if runs and not busy:
+            return
+        time.sleep(1)
+    raise RuntimeError(f"the stack's first runs did not end in {timeout:.0f} s")
 
 
 def _wait_receipts(client, drops: dict, timeout: float) -> list[float]:
@@ -123,6 +151,61 @@ def _task_timings(stack: Stack) -> list[tuple[float, float]]:
     return [(float(a), float(b)) for a, b in rows]
 
 
+def _startups(stack: Stack) -> list[dict[str, float]]:
+    """Each file task's start-up: queued (metadata) → the first line of our code (its log).
+
+    The task function's first statement logs "file task started"; its timestamp in
+    the task's log file, against the TI's ``queued_dttm`` and ``start_date``, splits
+    the start-up into the executor's part (queued → started: broker, pick-up, fork)
+    and the task process's (started → our code: DAG parse, imports not preloaded).
+    """
+    url = stack.metadata_url().replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT id::text, queued_dttm, start_date FROM task_instance"
+            " WHERE dag_id = 'topcop_ingest' AND task_id = 'process_returns' AND state = 'success'"
+        ).fetchall()
+    times = {ti: (queued, started) for ti, queued, started in rows}
+    found = []
+    for path in (stack.airflow_home / "logs" / "dag_id=topcop_ingest").rglob("*.log"):
+        if "task_id=process_returns" not in str(path):
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            if "file task started" not in line:
+                continue
+            record = json.loads(line)
+            if record.get("ti_id") in times:
+                queued, started = times[record["ti_id"]]
+                at = datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00"))
+                found.append(
+                    {
+                        "queued_to_code": (at - queued).total_seconds(),
+                        "started_to_code": (at - started).total_seconds(),
+                    }
+                )
+            break
+    if not found:
+        raise RuntimeError("no 'file task started' line in the process_returns task logs")
+    return found
+
+
+def _per_task(stack: Stack) -> dict[str, dict[str, float]]:
+    """Median queued → start and duration of every ingest task: the run's critical path."""
+    url = stack.metadata_url().replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT task_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY"
+            " extract(epoch FROM start_date - queued_dttm)),"
+            " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM end_date - start_date)),"
+            " count(*) FROM task_instance WHERE dag_id IN ('topcop_ingest', 'topcop_report')"
+            " AND start_date IS NOT NULL AND end_date IS NOT NULL GROUP BY task_id"
+        ).fetchall()
+    return {
+        task: {"queued_to_start_s": round(q or 0, 2), "duration_s": round(d or 0, 2), "n": n}
+        for task, q, d, n in rows
+    }
+
+
 def scale_out(returns: int, workers: int, log=print) -> dict[str, Any]:
     """A backfill: ``returns`` files dropped at once, worked off by ``workers`` workers of one slot."""
     root = Path(tempfile.mkdtemp(prefix="topcop-bench-scale-"))
@@ -134,7 +217,9 @@ def scale_out(returns: int, workers: int, log=print) -> dict[str, Any]:
         worker_concurrency=1,
         extra_env={"TOPCOP_WATCH_SECONDS": "2"},
     )
-    periods = [str(p) for p in last_closed_periods(date.today(), 8)]
+    # Distinct returns (a second one for a unit and closed period is a correction held
+    # for a steward, which a backfill is not): 20 periods x 5 units = 100.
+    periods = [str(p) for p in last_closed_periods(date.today(), max(1, -(-returns // len(UNITS))))]
     files = []
     for i in range(returns):
         unit, period = UNITS[i % len(UNITS)], periods[(i // len(UNITS)) % len(periods)]
@@ -143,6 +228,7 @@ def scale_out(returns: int, workers: int, log=print) -> dict[str, Any]:
         files.append((unit, name, fill_template(sample, root / name)))
     try:
         stack.up()
+        _wait_quiet(stack)
         client = stack.s3_client()
         started = time.perf_counter()
         drops = {}
@@ -167,7 +253,7 @@ def run_stack(out: Path, log=print) -> dict[str, Any]:
     files = int(os.environ.get("BENCH_STACK_FILES", "20"))
     result = {
         "preloaded": measure(files, preload=True, log=log),
-        "not_preloaded": measure(max(5, files // 4), preload=False, log=log),
+        "not_preloaded": measure(files, preload=False, log=log),
     }
     backfill = int(os.environ.get("BENCH_STACK_BACKFILL", "100"))
     one, two = scale_out(backfill, 1, log), scale_out(backfill, 2, log)
@@ -192,6 +278,12 @@ if __name__ == "__main__":
             "one_worker": one,
             "two_workers": two,
             "ratio": two["per_minute"] / one["per_minute"],
+        }
+    elif sys.argv[1:] == ["latency"]:  # drop→receipt and start-up alone, both configurations
+        files = int(os.environ.get("BENCH_STACK_FILES", "20"))
+        figures = {
+            "preloaded": measure(files, preload=True),
+            "not_preloaded": measure(files, preload=False),
         }
     else:
         figures = run_stack(out)

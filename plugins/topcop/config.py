@@ -70,6 +70,19 @@ def ingest_max_tasks() -> int:
     return value
 
 
+def ingest_max_runs() -> int:
+    """At most this many ingest runs at once (``TOPCOP_INGEST_MAX_RUNS``, default 3).
+
+    Each run claims the files it lists (``topcop.warehouse.claims``), so runs may
+    overlap: a file dropped while a run is busy gets a run of its own at once
+    instead of waiting for the busy run's closing tasks. 1 serialises the runs.
+    """
+    value = int(os.environ.get("TOPCOP_INGEST_MAX_RUNS", "3"))
+    if value < 1:
+        raise ValueError(f"TOPCOP_INGEST_MAX_RUNS must be at least 1, not {value}")
+    return value
+
+
 def approval_remind_after() -> timedelta:
     """How long a held correction waits before the stewards are reminded (and again each time).
 

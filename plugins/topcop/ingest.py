@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -43,17 +44,44 @@ def pending_returns(landing: Landing | None = None) -> list[dict[str, Any]]:
 
 
 def pending_batches(
-    landing: Landing | None = None, max_batches: int | None = None
+    landing: Landing | None = None,
+    max_batches: int | None = None,
+    claim: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
 ) -> list[list[dict[str, Any]]]:
     """The waiting files in at most ``max_batches`` groups: one file each when they fit.
 
     Groups are consecutive runs of the files sorted by unit and name, so one
     unit's returns for successive periods are mostly processed in period order.
+    With ``claim``, only the files it returns (those this run claimed) are grouped.
     """
     refs = sorted(pending_returns(landing), key=lambda r: (r["reporting_unit"], r["name"]))
+    if claim is not None:
+        refs = claim(refs)
     groups = max_batches or config.ingest_max_tasks()
     size = -(-len(refs) // groups) if refs else 1  # ceiling division
     return [refs[i : i + size] for i in range(0, len(refs), size)]
+
+
+def claimed_batches(
+    run_id: str,
+    run_active: Callable[[str], bool],
+    landing: Landing | None = None,
+    engine: Engine | None = None,
+) -> list[list[dict[str, Any]]]:
+    """``pending_batches`` of the files this ingest run claims (``topcop.warehouse.claims``).
+
+    What lets runs overlap: a file another active run holds is left to it.
+    """
+    from topcop.warehouse.claims import claim_files
+    from topcop.warehouse.engine import warehouse_engine
+    from topcop.warehouse.migrate import migrate
+
+    if engine is None:
+        engine = warehouse_engine()
+        migrate(engine)
+    return pending_batches(
+        landing, claim=lambda refs: claim_files(engine, refs, run_id, run_active)
+    )
 
 
 def process_batch(refs: list[dict[str, Any]], **kwargs: Any) -> list[IngestResult]:

@@ -71,6 +71,21 @@ def ingest_schedule():
     ]
 
 
+def ingest_run_active(run_id: str) -> bool:
+    """Whether an ingest run still runs (it may hold files it claimed): asked of Airflow.
+
+    A run Airflow does not know (deleted) holds nothing.
+    """
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    try:
+        state = RuntimeTaskInstance.get_dagrun_state(dag_id="topcop_ingest", run_id=run_id)
+    except Exception:
+        log.warning("ingest run %r unknown to Airflow: its claims are taken over", run_id)
+        return False
+    return getattr(state, "value", state) in ("queued", "running")
+
+
 def alert_stewards(context: dict[str, Any]) -> None:
     """Failure callback: a task gave up after its retries; tell the data stewards.
 

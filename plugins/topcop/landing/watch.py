@@ -9,11 +9,11 @@ scheduled on that Asset (and, as a safety net, every 15 minutes), runs.
 Why a polling event trigger and not S3 notifications through SQS: the same code
 serves local folders and S3, MinIO needs no notification set-up, and the SQS
 ``MessageQueueTrigger`` path has open upstream bugs. A listing is cheap (one
-ListObjectsV2 per unit). Nothing is processed twice because both the watcher and
-the timetable fire: the ingest DAG runs one at a time (``max_active_runs=1``), a
-run takes whatever waits in the inboxes when it lists them, and a file the
-previous run already moved is no longer there; events that queue up while a run
-is active are consumed together by the next run.
+ListObjectsV2 per unit). Both the watcher and the
+timetable fire, yet nothing is processed twice: each ingest run claims the files it lists
+(``topcop.warehouse.claims``) and a file another active run holds is left to it;
+events that queue up while the runs allowed at once are busy are consumed
+together by the next run.
 """
 
 from __future__ import annotations
