@@ -5,7 +5,7 @@ structure version exists (issuing a new one when the codelists changed, and
 writing its structure files), reads the edition's observations, and writes both
 dataflows' files under ``<edition>/<period>/<UTC time>_<digest>/``. An export whose
 observations and structure version equal the latest export of that period and
-edition writes nothing and returns that one: the DAG runs after every load, and
+edition to the same place writes nothing and returns that one: the DAG runs after every load, and
 only the periods a load changed get new files. Each export is recorded in
 ``sdmx_export`` with the submissions it reflects, in one transaction after its
 files are in place.
@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import DateTime, Engine, text
 
 from topcop import config
 from topcop.exports import location as files
@@ -110,11 +110,12 @@ def export_period(
     found = observations(engine, period, edition)
     digest = data_digest(found, version.version)
     latest = _latest_export(engine, period, edition)
-    if latest is not None and latest[1] == digest:
+    here = files.join(root, edition.value, period)
+    if latest is not None and latest[1] == digest and latest[0].location.startswith(here):
         return replace(latest[0], written=False)
 
     folder = f"{now.strftime('%Y%m%dT%H%M%SZ')}_{digest[:8]}"
-    where = files.join(root, edition.value, period, folder)
+    where = files.join(here, folder)
     with tempfile.TemporaryDirectory(prefix="topcop-sdmx-") as tmp:
         placed = files.publish(write_data(found, structures, Path(tmp), now), where)
     export = SdmxExport(
@@ -148,7 +149,7 @@ _LATEST_EXPORT = text(
     " indicator_observations, seizure_observations"
     " FROM sdmx_export WHERE period = :period AND edition = :edition"
     " ORDER BY exported_at DESC, export_id DESC"
-)
+).columns(exported_at=DateTime)
 
 
 def _latest_export(engine: Engine, period: str, edition: Audience) -> tuple[SdmxExport, str] | None:

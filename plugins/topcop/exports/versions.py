@@ -13,12 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import DateTime, Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from topcop.exports.design import Design
 
-_LATEST = text("SELECT version, seq, sha256, created_at FROM sdmx_structure ORDER BY seq DESC")
+_LATEST = text(
+    "SELECT version, seq, sha256, created_at FROM sdmx_structure ORDER BY seq DESC"
+).columns(created_at=DateTime)
 
 
 @dataclass(frozen=True)
