@@ -16,6 +16,7 @@ import math
 import os
 import shutil
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -388,9 +389,11 @@ def test_the_same_figures_are_not_exported_twice(demo, exports, tmp_path):
 def warehouse_copy(demo: Demo, tmp_path: Path) -> tuple[Engine, str]:
     """The demo warehouse as it stands, in a file of this test's own."""
     # SQLite's backup API: the warehouse runs in WAL mode, so the file alone may lag.
-    with sqlite3.connect(demo.root / "warehouse.db") as source:
-        with sqlite3.connect(tmp_path / "warehouse.db") as target:
-            source.backup(target)
+    with (
+        closing(sqlite3.connect(demo.root / "warehouse.db")) as source,
+        closing(sqlite3.connect(tmp_path / "warehouse.db")) as target,
+    ):
+        source.backup(target)
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     return warehouse_engine(url), url
 
