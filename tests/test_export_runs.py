@@ -178,3 +178,27 @@ def test_export_to_s3(demo, tmp_path, s3_endpoint, monkeypatch):
     again = export_period("2026-Q2", "public", engine=engine, destination=f"s3://{bucket}/sdmx")
     assert not again.written
     assert {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]} == keys
+
+
+def test_export_is_the_same_on_postgresql(postgresql_url, tmp_path):
+    """The report tests' hand-built warehouse, once on SQLite and once on PostgreSQL."""
+    from test_reports import filled_warehouse
+
+    written = {}
+    for name, url in (("sqlite", f"sqlite:///{tmp_path / 'w.db'}"), ("postgresql", postgresql_url)):
+        engine = filled_warehouse(url)
+        try:
+            exports = [
+                export_period(p, e, engine=engine, destination=tmp_path / name, now=NOW)
+                for p in ("2021-Q2", "2021-Q3")
+                for e in ("programme", "public")
+            ]
+        finally:
+            engine.dispose()
+        written[name] = {
+            Path(f).relative_to(tmp_path / name).as_posix(): Path(f).read_bytes()
+            for export in exports
+            for f in export.files
+        }
+    assert written["sqlite"] == written["postgresql"]
+    assert len(written["sqlite"]) == 16
