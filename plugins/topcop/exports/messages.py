@@ -81,6 +81,8 @@ def write_data(
 def data_digest(observations: Observations, version: str) -> str:
     """SHA-256 of what an export writes: the same again need not be exported again."""
     content = {
+        "period": observations.period,
+        "edition": observations.edition.value,
         "version": version,
         "indicators": _records(observations.indicators),
         "seizures": _records(observations.seizures),
