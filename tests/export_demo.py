@@ -19,19 +19,21 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pytest
-import sdmx
 from sqlalchemy import Engine, text
 
 from topcop import config
-from topcop.exports.build import SdmxExport
-from topcop.ingest import process_return
 from topcop.landing.local import LocalLanding
-from topcop.returns.samples import fill_template, sample_content
 from topcop.warehouse.engine import warehouse_engine
 from topcop.warehouse.migrate import migrate
+
+if TYPE_CHECKING:
+    from topcop.exports.build import SdmxExport
+
+# A plugin of every test session (conftest.pytest_plugins): pandas, sdmx1, pysdmx and the
+# ingest are imported where they are used, so sessions without export tests do not pay.
 
 PERIODS = ["2026-Q1", "2026-Q2"]
 TODAY = date(2026, 8, 20)  # both periods ended, neither closed for ordinary submissions
@@ -80,6 +82,9 @@ class Demo:
 
 
 def deliver(demo_landing: LocalLanding, engine: Engine, unit, period, handling, fault, seed):
+    from topcop.ingest import process_return
+    from topcop.returns.samples import fill_template, sample_content
+
     sample = sample_content(unit, period, seed=seed, seizure_rows=12)
     sample.metadata["handling_code"] = handling
     if fault:
@@ -165,6 +170,8 @@ def current_seizures(engine: Engine, period: str, edition: str) -> dict[tuple, t
 
 
 def structures_21(export: SdmxExport):
+    import sdmx
+
     folder = Path(export.location).parents[2] / "structures"
     return sdmx.read_sdmx(folder / f"TOPCOP_structures_{export.structure_version}_sdmx21.xml")
 
@@ -176,6 +183,8 @@ def file_of(export: SdmxExport, flow: str, suffix: str) -> Path:
 
 
 def read_xml(export: SdmxExport, flow: str, dims: list[str], attrs: list[str]) -> dict:
+    import sdmx
+
     dsd = structures_21(export).structure[f"DSD_{flow}"]
     message = sdmx.read_sdmx(file_of(export, flow, ".xml"), structure=dsd)
     (dataset,) = message.data
@@ -192,6 +201,8 @@ def read_xml(export: SdmxExport, flow: str, dims: list[str], attrs: list[str]) -
 
 
 def read_csv(export: SdmxExport, flow: str, dims: list[str], attrs: list[str]) -> dict:
+    import pandas as pd
+
     frame = pd.read_csv(file_of(export, flow, ".csv"), dtype=str, keep_default_na=False)
     assert set(frame["STRUCTURE"]) == {"dataflow"}
     assert set(frame["STRUCTURE_ID"]) == {f"TOPCOP:{flow}({export.structure_version})"}
