@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +28,7 @@ from export_demo import (
 from sqlalchemy import text
 
 from topcop import config
-from topcop.exports.build import export_period
+from topcop.exports.build import closed_periods, export_period
 from topcop.warehouse.engine import warehouse_engine
 
 
@@ -202,3 +203,9 @@ def test_export_is_the_same_on_postgresql(postgresql_url, tmp_path):
         }
     assert written["sqlite"] == written["postgresql"]
     assert len(written["sqlite"]) == 16
+
+
+def test_closed_periods_are_those_ended_with_an_accepted_return(demo):
+    assert closed_periods(demo.engine, date(2026, 6, 30)) == ["2026-Q1"]  # Q2 ends that day
+    assert closed_periods(demo.engine, date(2026, 7, 1)) == PERIODS
+    assert closed_periods(demo.engine, date(2026, 3, 31)) == []

@@ -23,7 +23,7 @@ from sqlalchemy import DateTime, Engine, text
 
 from topcop import config
 from topcop.exports import location as files
-from topcop.exports.artefacts import structure_set
+from topcop.exports.artefacts import StructureSet, structure_set
 from topcop.exports.design import current_design
 from topcop.exports.messages import (
     data_digest,
@@ -71,7 +71,7 @@ def export_closed_periods(
     engine: Engine | None = None,
     destination: str | Path | None = None,
     today: date | None = None,
-    editions: tuple[Audience, ...] = EDITIONS,
+    editions: tuple[str | Audience, ...] = EDITIONS,
 ) -> list[SdmxExport]:
     """Every closed period in every edition (by default both)."""
     engine = engine or _engine()
@@ -134,7 +134,7 @@ def export_period(
     return export
 
 
-def _ensure_structure_files(structures, version: StructureVersion, root: str) -> None:
+def _ensure_structure_files(structures: StructureSet, version: StructureVersion, root: str) -> None:
     """Write the version's structure files unless a run before this one already did."""
     where = files.join(root, files.STRUCTURES)
     if all(files.exists(where, name) for name in structure_file_names(version.version)):
