@@ -111,7 +111,7 @@ def export_period(
     digest = data_digest(found, version.version)
     latest = _latest_export(engine, period, edition)
     here = files.join(root, edition.value, period)
-    if latest is not None and latest[1] == digest and latest[0].location.startswith(here):
+    if latest is not None and latest[1] == digest and latest[0].location.startswith(here + "/"):
         return replace(latest[0], written=False)
 
     folder = f"{now.strftime('%Y%m%dT%H%M%SZ')}_{digest[:8]}"
