@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Real servers started by the tests: PostgreSQL (initdb/pg_ctl) and S3 (moto's HTTP server).
 pytest_plugins = ["pg_server", "s3_server", "airflow_server"]  # airflow_server: steward tests
+pytest_plugins += ["export_demo"]  # SDMX exports (issue 17): the demo warehouse, once a session
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ def test_no_import_errors(dagbag):
         "topcop_templates",
         "topcop_deadlines",
         "topcop_approval",
+        "topcop_export",  # SDMX exports (issue 17)
     }
 
 
@@ -51,6 +52,8 @@ def test_report_runs_on_the_asset_the_ingest_updates(dagbag):
     outlets = {a.name for t in ingest.tasks for a in t.outlets}
     assert outlets == {"topcop_warehouse"}
     assert "topcop_warehouse" in str(report.timetable.asset_condition)
+    export = dagbag.dags["topcop_export"]  # SDMX exports (issue 17), beside the report
+    assert "topcop_warehouse" in str(export.timetable.asset_condition)
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

@@ -87,6 +87,39 @@ def _cmd_stack(args: argparse.Namespace) -> int:
     return command.up() if args.action == "up" else command.down()
 
 
+# --- SDMX exports (issue 17) ---------------------------------------------------
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from topcop.exports.build import EDITIONS, export_closed_periods, export_period
+    from topcop.periods import PeriodError
+
+    editions = [args.edition] if args.edition else [e.value for e in EDITIONS]
+    try:
+        if args.period:
+            exports = [export_period(args.period, e, destination=args.out) for e in editions]
+        else:
+            exports = export_closed_periods(destination=args.out, editions=tuple(editions))
+    except (PeriodError, ValueError) as exc:
+        print(f"topcop export: {exc}", file=sys.stderr)
+        return 2
+    for e in exports:
+        state = "written" if e.written else "unchanged since"
+        print(f"{e.period} {e.edition} (structures {e.structure_version}): {state} {e.location}")
+    return 0
+
+
+def _add_export_parser(sub) -> None:
+    p = sub.add_parser("export", help="write SDMX structures and data of the current figures")
+    p.add_argument("--period", help="reporting period, e.g. 2026-Q3 (default: every closed one)")
+    p.add_argument("--edition", choices=["programme", "public"], help="default: both")
+    p.add_argument("--out", help="folder or s3://bucket/prefix (default: the exports location)")
+    p.set_defaults(func=_cmd_export)
+
+
+# --- end SDMX exports ------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="topcop", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("action", choices=["up", "down"])
     p.set_defaults(func=_cmd_stack)
+
+    _add_export_parser(sub)  # SDMX exports (issue 17)
 
     args = parser.parse_args(argv)
     return args.func(args)

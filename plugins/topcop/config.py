@@ -56,6 +56,22 @@ def reports_location() -> str:
     return value if value.startswith("s3://") else str(reports_dir())
 
 
+# --- SDMX exports (issue 17) ---------------------------------------------------
+
+
+def exports_dir() -> Path:
+    return _path_setting("TOPCOP_EXPORTS", var_dir() / "exports")
+
+
+def exports_location() -> str:
+    """SDMX files go to a local folder (default ``var/exports``) or to ``s3://bucket/prefix``."""
+    value = os.environ.get("TOPCOP_EXPORTS", "")
+    return value if value.startswith("s3://") else str(exports_dir())
+
+
+# --- end SDMX exports ------------------------------------------------------------
+
+
 def ingest_max_tasks() -> int:
     """At most this many file-processing tasks per ingest run (``TOPCOP_INGEST_MAX_TASKS``).
 

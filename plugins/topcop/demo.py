@@ -213,6 +213,7 @@ def run_demo(today: date | None = None) -> None:
         print(f"Round {round_}: {len(dropped)} files dropped in the landing inboxes", flush=True)
         airflow("dags", "test", "topcop_ingest")
     airflow("dags", "test", "topcop_report")
+    airflow("dags", "test", "topcop_export")  # SDMX exports (issue 17)
     print()
     print("\n".join(summary_lines()))
     print()
@@ -220,3 +221,4 @@ def run_demo(today: date | None = None) -> None:
     print(f"Warehouse: {make_url(warehouse_url()).render_as_string(hide_password=True)}")
     print(f"Receipts:  {config.landing_root()}/<unit>/receipts/")
     print(f"Report:    {reports[-1] if reports else '(none built)'}")
+    print(f"SDMX:      {config.exports_location()}/ (structures/, public/, programme/)")
