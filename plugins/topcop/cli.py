@@ -20,10 +20,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
+    from topcop.i18n import language  # issue 16: the language asked for, else the unit's
     from topcop.returns.template import write_template
-
-    # --- languages (issue 16): the template in the language asked for, else the unit's ---
-    from topcop.i18n import language
 
     lang = language(args.lang, args.country)
     path = write_template(args.country, args.period, Path(args.out), lang)
