@@ -26,6 +26,7 @@ from topcop.approval import (
     runs_to_request,
 )
 from topcop.findings import ERROR, WARNING, Finding
+from topcop.i18n import say
 from topcop.ingest import process_return
 from topcop.landing.local import LocalLanding
 from topcop.returns.samples import SampleReturn, fill_template, sample_content
@@ -117,7 +118,10 @@ def test_a_late_correction_that_would_pass_is_held_with_a_waiting_receipt(landin
     assert accepted_revisions(warehouse) == [1]
     waiting = receipt(landing, held.receipt)
     assert waiting["status"] == "held"
-    assert waiting["message"].startswith("Waiting for approval")
+    # In the unit's language (Georgian for GE), with the English beside it for stewards.
+    assert waiting["language"] == "ka"
+    assert waiting["message_en"].startswith("Waiting for approval")
+    assert waiting["message"] == say(waiting["message_en"], None, "ka") != waiting["message_en"]
     assert [f["rule"] for f in waiting["findings"] if f["severity"] == "error"] == ["period_closed"]
     (req,) = pending_requests(warehouse)
     assert (req.reporting_unit, req.period, req.current_revision) == ("GE", PERIOD, 1)
@@ -141,7 +145,8 @@ def test_approved_correction_is_loaded_once_as_next_revision_with_its_audit(land
     assert landing.list_area("GE", "held") == []
     assert done["location"].startswith("GE/archive/")
     loaded = receipt(landing, done["receipt"])
-    assert loaded["message"].startswith("Approved and loaded")
+    assert loaded["message_en"].startswith("Approved and loaded")
+    assert loaded["language"] == "ka" and loaded["message"] != loaded["message_en"]
     assert loaded["revision"] == 2 and loaded["approval"]["reason"] == "Audit confirmed"
     with warehouse.connect() as conn:
         audit = conn.execute(
@@ -174,7 +179,13 @@ def test_refused_correction_is_quarantined_with_the_reason(landing, warehouse):
     assert landing.list_area("GE", "held") == []
     refused = receipt(landing, done["receipt"])
     assert refused["status"] == "refused"
-    assert refused["message"] == "Refused: Figures not signed off. Nothing was loaded."
+    assert refused["message_en"] == "Refused: Figures not signed off. Nothing was loaded."
+    assert refused["language"] == "ka"
+    assert refused["message"] == say(
+        "Refused: {reason}. Nothing was loaded.", {"reason": "Figures not signed off"}, "ka"
+    )
+    (why,) = [f for f in refused["findings"] if f["rule"] == "steward_refused"]
+    assert "Figures not signed off" in why["message"] != why["message_en"]  # said in Georgian
     with warehouse.connect() as conn:
         status, rules = conn.execute(
             text(

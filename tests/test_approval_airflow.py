@@ -144,7 +144,9 @@ def test_late_corrections_are_approved_and_refused_over_rest_across_a_restart(
     assert len(landing.list_area("MD", "quarantine")) == 1
     messages = {
         unit: [
-            json.loads(landing.read(unit, "receipts", n))["message"]
+            json.loads(landing.read(unit, "receipts", n))[
+                "message_en"
+            ]  # beside the unit's language
             for n in landing.list_area(unit, "receipts")
             if n.endswith(".json")
         ]

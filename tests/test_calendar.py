@@ -238,6 +238,10 @@ def test_reminders_are_written_exactly_once(am_on_time, tmp_path):
     assert notice["deadline"] == "2026-04-30" and notice["written_on"] == "2026-04-23"
     assert "30 April 2026, in 7 days" in notice["message"]
     assert "did arrive but was not accepted" not in notice["message"]
+    # Georgia's language first, the English below it.
+    georgian, english = notice["message"].split("\n\n")
+    assert notice["language"] == "ka" and "30 April 2026" in english
+    assert sum("\u10a0" <= ch <= "\u10ff" for ch in georgian) > 50 and "2026-Q1" in georgian
     md = landing.read("MD", "receipts", f"MD_{Q1}_seizures_due_soon.txt").decode()
     assert "did arrive but was not accepted" in md
 

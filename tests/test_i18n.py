@@ -285,3 +285,33 @@ def test_plural_forms_follow_the_language():
         "21 ошибка",
     ]
     assert msgn("{n} error", "{n} errors", 20, "ro") == "20 de erori"
+
+
+def test_a_message_quoting_a_phrase_and_a_figure_says_both_in_the_language():
+    """History warnings nest phrases (msg) and figures (Number): each said in the language."""
+    import pickle
+
+    from topcop.i18n import Number, msg
+
+    change = msg(
+        "up from {before} in {previous} ({ratio} times as much)",
+        before=Number(1234),
+        previous="2025-Q4",
+        ratio=Number(3.5, digits=1),
+    )
+    verdict = msg(
+        "{change}. {unit}'s figures for {span}: {summary}.",
+        change=change,
+        unit=msg("Georgia"),
+        span="2025-Q4",
+        summary=Number(40.5),
+    )
+    assert (
+        verdict
+        == "up from 1,234 in 2025-Q4 (3.5 times as much). Georgia's figures for 2025-Q4: 40.50."
+    )
+    ru = verdict.in_language("ru")
+    assert "1\xa0234" in ru and "3,5" in ru and "40,5" in ru and "Грузия" in ru
+    assert "up from" not in ru
+    again = pickle.loads(pickle.dumps(verdict))  # as XCom and worker processes carry it
+    assert again == verdict and again.in_language("ka") == verdict.in_language("ka")

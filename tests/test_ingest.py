@@ -181,8 +181,9 @@ def test_a_large_change_on_the_last_period_is_a_warning_that_quotes_the_comment(
     (finding,) = receipt_json(landing, second)["findings"]
     assert (finding["sheet"], finding["row"], finding["column"]) == ("indicators", number, "value")
     assert (finding["rule"], finding["severity"]) == ("history_change", "warning")
-    assert "in 2025-Q4" in finding["message"]
-    assert finding["message"].endswith('The comment says: "Botnet takedown."')
+    assert "2025-Q4" in finding["message"] and "in 2025-Q4" in finding["message_en"]
+    assert finding["message_en"].endswith('The comment says: "Botnet takedown."')
+    assert "Botnet takedown." in finding["message"] != finding["message_en"]  # Georgian
 
 
 def test_a_file_refused_unread_has_a_receipt_and_no_results(landing, warehouse):

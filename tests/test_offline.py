@@ -16,6 +16,7 @@ import pytest
 
 from topcop import config
 from topcop.cli import main
+from topcop.i18n import say
 from topcop.ingest import process_return
 from topcop.landing.local import LocalLanding
 from topcop.periods import last_closed_periods
@@ -108,8 +109,10 @@ def test_what_cannot_be_checked_exits_2(tmp_path, capsys, args, says):
 
 
 def test_a_missing_file_exits_2(tmp_path, capsys):
-    assert main(["validate", str(tmp_path / "nothing.xlsx"), "--country", "MD"]) == 2
-    assert "There is no file" in capsys.readouterr().out
+    missing = tmp_path / "nothing.xlsx"
+    assert main(["validate", str(missing), "--country", "MD"]) == 2
+    # In the unit's language (Romanian for MD), like the rest of the output.
+    assert say("There is no file {path}.", {"path": str(missing)}, "ro") in capsys.readouterr().out
 
 
 def test_a_file_the_pipeline_would_refuse_unread_is_refused_offline_too(tmp_path, capsys):

@@ -96,7 +96,8 @@ def test_workbook_round_trip_gives_back_the_sample(sample, workbook):
     assert result.findings == []
     assert result.file_format == "xlsx"
     assert result.readable
-    assert result.metadata == sample.metadata
+    # The template adds the receipts' language (the unit's, Georgian for GE) to the metadata.
+    assert result.metadata == {**sample.metadata, "language": "ka"}
     assert plain(result.indicators) == sample.indicators
     assert plain(result.seizures) == sample.seizures
     assert result.datasets == ["indicators", "seizures"]
@@ -119,6 +120,7 @@ def test_tables_carry_model_dtypes_and_spreadsheet_row_numbers(sample, workbook)
         "focal_point_ref": 6,
         "handling_code": 7,
         "remarks": 8,
+        "language": 9,
     }
 
 

@@ -29,8 +29,8 @@ COUNTRY, PERIOD = "GE", "2026-Q3"
 
 @pytest.fixture(scope="module")
 def wb(tmp_path_factory):
-    """The template as saved to disk and opened again, i.e. as the focal point gets it."""
-    path = write_template(COUNTRY, PERIOD, tmp_path_factory.mktemp("template") / "t.xlsx")
+    """The template as saved to disk and opened again, i.e. as the focal point gets it (English)."""
+    path = write_template(COUNTRY, PERIOD, tmp_path_factory.mktemp("template") / "t.xlsx", "en")
     return openpyxl.load_workbook(path)
 
 

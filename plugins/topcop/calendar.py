@@ -30,6 +30,7 @@ from sqlalchemy import Date, Engine, bindparam, text
 from topcop import config
 from topcop.alerts import StewardAlert
 from topcop.config import Dataset, ReportingUnit
+from topcop.i18n import SOURCE, Text, language, msg, msgn, shown_value
 from topcop.landing import Landing
 from topcop.periods import Period, period_containing
 from topcop.reports.completeness import Timeliness, completeness
@@ -178,6 +179,7 @@ class Reminder:
     def as_dict(self) -> dict[str, Any]:
         return {
             "reminder_version": REMINDER_VERSION,
+            "language": language(None, self.reporting_unit),  # the message's first language
             "kind": self.kind,
             "reporting_unit": self.reporting_unit,
             "period": self.period,
@@ -276,32 +278,56 @@ def reminder_kind(state: DeadlineState, today: date, days_before: int) -> str | 
 
 
 def reminder_message(state: DeadlineState, kind: str, today: date) -> str:
-    """What the focal point reads, in plain words."""
+    """What the focal point reads, in plain words: in the unit's language, then in English.
+
+    A notice is stored and written as one text (``reminder.message``), so it carries
+    both: the focal point's own language first, English below for the stewards.
+    """
+    lang = language(None, state.reporting_unit)
+    english = reminder_text(state, kind, today, SOURCE)
+    if lang == SOURCE:
+        return english
+    return f"{reminder_text(state, kind, today, lang)}\n\n{english}"
+
+
+def reminder_text(state: DeadlineState, kind: str, today: date, lang: str) -> str:
+    """The reminder in ``lang``; dates as the language writes them."""
     unit = config.codelists().reporting_units[state.reporting_unit]
-    who = f"The {state.period} return of {unit.name} ({unit.code})"
-    deadline = _day(state.deadline)
+    said = {
+        "period": state.period,
+        "unit": Text(unit.name),  # a codelist label: the catalogs translate it
+        "country": unit.code,
+        "dataset": state.dataset,
+        "deadline": _day(state.deadline, lang),
+    }
     if kind == DUE_SOON:
         days = (state.deadline - today).days
-        when = "today" if days == 0 else f"in {days} day{'' if days == 1 else 's'}"
-        message = (
-            f"Reminder: {who} is due by {deadline}, {when}. Nothing with its {state.dataset} "
-            f"has been accepted yet. Please send the return workbook, or the {state.dataset} "
-            "CSV file, to your inbox/ folder."
+        when = msg("today").in_language(lang) if days == 0 else None
+        message = msg(
+            "Reminder: the {period} return of {unit} ({country}) is due by {deadline}, {when}. "
+            "Nothing with its {dataset} has been accepted yet. Please send the return workbook, "
+            "or the {dataset} CSV file, to your inbox/ folder.",
+            when=when or msgn("in {n} day", "in {n} days", days, lang),
+            **said,
         )
     elif kind == OVERDUE:
-        message = (
-            f"{who} was due by {deadline}, and nothing with its {state.dataset} has been "
-            "accepted. Please send it as soon as you can; it will be recorded as late. "
-            f"Returns for {state.period} are taken until {_day(state.closes)}."
+        message = msg(
+            "The {period} return of {unit} ({country}) was due by {deadline}, and nothing with "
+            "its {dataset} has been accepted. Please send it as soon as you can; it will be "
+            "recorded as late. Returns for {period} are taken until {closes}.",
+            closes=_day(state.closes, lang),
+            **said,
         )
     else:
         raise ValueError(f"no reminder of kind {kind!r}")
+    text = message.in_language(lang)
     if state.received:
-        message += (
-            " A file for this period did arrive but was not accepted: its receipt in this "
+        arrived = msg(
+            "A file for this period did arrive but was not accepted: its receipt in this "
             "folder says what to correct."
         )
-    return message
+        text += " " + arrived.in_language(lang)
+    return text
 
 
 def watch_deadlines(
@@ -446,5 +472,5 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
-def _day(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+def _day(day: date, lang: str = SOURCE) -> str:
+    return f"{day.day} {day:%B %Y}" if lang == SOURCE else shown_value(day, lang)

@@ -20,10 +20,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
+    from topcop.i18n import language  # issue 16: the language asked for, else the unit's
     from topcop.returns.template import write_template
 
-    path = write_template(args.country, args.period, Path(args.out))
-    print(f"Template for {args.country} {args.period}: {path}")
+    lang = language(args.lang, args.country)
+    path = write_template(args.country, args.period, Path(args.out), lang)
+    print(f"Template for {args.country} {args.period} in {lang}: {path}")
     return 0
 
 
@@ -132,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--country", required=True, help="reporting unit code, e.g. MD")
     p.add_argument("--period", required=True, help="reporting period, e.g. 2026-Q3")
     p.add_argument("--out", required=True, help="where to write the .xlsx")
+    p.add_argument(
+        "--lang", help="language of the template (en ru uk ro ka hy az); default: the unit's"
+    )
     p.set_defaults(func=_cmd_template)
 
     p = sub.add_parser(

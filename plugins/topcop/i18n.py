@@ -98,6 +98,11 @@ def shown_value(value: Any, lang: str) -> str:
 
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value)
+    if isinstance(value, Text):  # a phrase made with msg(): said in the same language
+        return value.in_language(lang)
+    if isinstance(value, Number):
+        pattern = "#,##0" + ("." + "#" * value.digits if value.digits else "")
+        return format_decimal(float(value), format=pattern, locale=lang)
     if isinstance(value, int | float):
         if value != value:  # NaN
             return ""
@@ -112,6 +117,32 @@ def shown_value(value: Any, lang: str) -> str:
 def placeholders(template: str) -> set[str]:
     """The named fields of a template, e.g. ``{"row", "value"}``."""
     return {name for _, name, _, _ in Formatter().parse(template) if name}
+
+
+class Number(float):
+    """A figure as a message quotes it: ``1,234`` or ``40.50`` in English, CLDR's way elsewhere.
+
+    A whole number shows no decimals; any other shows ``digits`` of them (in the
+    other languages up to ``digits``, as CLDR writes them: ``40,5`` in Russian).
+    """
+
+    digits: int
+
+    def __new__(cls, value: float, digits: int = 2) -> Number:
+        self = super().__new__(cls, value)
+        self.digits = digits
+        return self
+
+    def __format__(self, spec: str) -> str:
+        if spec:
+            return super().__format__(spec)
+        return f"{int(self):,}" if self.is_integer() else f"{self:,.{self.digits}f}"
+
+    def __str__(self) -> str:
+        return format(self, "")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Number, (float(self), self.digits))
 
 
 class Text(str):

@@ -80,20 +80,20 @@ class Receipt:
 
     @property
     def headline(self) -> str:
+        return self._headline().in_language(self.language)
+
+    def _headline(self) -> Text:
+        """What the receipt says, as a message that can be said in any language."""
         if self.approval and self.status == "refused":
-            reason = self.approval.get("reason") or msg("no reason given").in_language(
-                self.language
-            )
-            return msg("Refused: {reason}. Nothing was loaded.", reason=reason).in_language(
-                self.language
-            )
+            reason = self.approval.get("reason") or msg("no reason given")
+            return msg("Refused: {reason}. Nothing was loaded.", reason=reason)
         if self.approval and self.status in ("accepted", "accepted_with_warnings"):
             return msg(
                 "Approved and loaded: a data steward approved this correction to a closed "
                 "period; it was loaded as revision {revision}.",
                 revision=self.revision,
-            ).in_language(self.language)
-        return _HEADLINES[self.status].in_language(self.language)
+            )
+        return _HEADLINES[self.status]
 
     @property
     def where(self) -> str:
@@ -125,7 +125,7 @@ class Receipt:
             "status": self.status,
             "language": self.language,
             "message": self.headline,
-            "message_en": str(_HEADLINES[self.status]),
+            "message_en": str(self._headline()),
             "reporting_unit": self.reporting_unit,
             "file_name": self.file_name,
             "stored_name": self.stored_name,

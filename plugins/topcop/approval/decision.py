@@ -27,6 +27,8 @@ from topcop.approval.requests import (
     migrated_engine,
 )
 from topcop.findings import ERROR, Finding
+from topcop.i18n import language
+from topcop.outcome import text_or_none
 from topcop.receipts import Receipt, write_receipt
 
 if TYPE_CHECKING:
@@ -75,15 +77,18 @@ def apply_decision(
     engine = engine or migrated_engine()
     now = now or datetime.now(UTC)
     req = request(engine, request_id)
+    said: tuple[list[Finding], str] | None = None  # the findings as checked, and the language
     if req.status == PENDING:
-        _decide(req, answer, landing=landing, engine=engine, now=now)
+        said = _decide(req, answer, landing=landing, engine=engine, now=now)
         req = request(engine, request_id)
     else:
         log.info("request %s was already %s by %s", request_id, req.status, req.decided_by)
     location = f"{req.reporting_unit}/{_area(req)}/{req.stored_name}"
     receipt = ""
     if landing.exists(req.reporting_unit, "held", req.stored_name):
-        receipt, _ = write_receipt(landing, decision_receipt(engine, req, now))
+        findings, lang = said if said is not None else (None, None)
+        decided = decision_receipt(engine, req, now, findings=findings, lang=lang)
+        receipt, _ = write_receipt(landing, decided)
         location = landing.release(req.reporting_unit, req.stored_name, _area(req))
     return {
         "request_id": req.request_id,
@@ -98,8 +103,11 @@ def apply_decision(
 
 def _decide(
     req: ApprovalRequest, answer: dict[str, Any], *, landing: Landing, engine: Engine, now: datetime
-) -> None:
-    """Check the held file again and record it, loaded or refused, with the decision."""
+) -> tuple[list[Finding], str]:
+    """Check the held file again and record it, loaded or refused, with the decision.
+
+    Returns the findings recorded and the receipt's language (the return's, else the unit's).
+    """
     from topcop.validation.check import check_return
     from topcop.validation.data_docs import save_validation_results
     from topcop.warehouse.load import ReceivedFile, record_submission
@@ -179,10 +187,24 @@ def _decide(
             "steward_decision": status,
         },
     )
+    lang = language(text_or_none(checked.ret.metadata.get("language")), req.reporting_unit)
+    return findings, lang
 
 
-def decision_receipt(engine: Engine, req: ApprovalRequest, now: datetime) -> Receipt:
-    """The second receipt, from what the warehouse recorded: approved and loaded, or refused."""
+def decision_receipt(
+    engine: Engine,
+    req: ApprovalRequest,
+    now: datetime,
+    *,
+    findings: list[Finding] | None = None,
+    lang: str | None = None,
+) -> Receipt:
+    """The second receipt, from what the warehouse recorded: approved and loaded, or refused.
+
+    In ``lang`` (default: the unit's language). ``findings``: those just recorded, as
+    the check made them, so each says itself in that language; without them (a
+    receipt finished after a crash) the warehouse's English messages are shown.
+    """
     with engine.connect() as conn:
         sub = (
             conn.execute(
@@ -199,7 +221,8 @@ def decision_receipt(engine: Engine, req: ApprovalRequest, now: datetime) -> Rec
             ),
             {"id": req.submission_id},
         ).all()
-    findings = [Finding(*row) for row in rows]
+    if findings is None or len(findings) != len(rows):
+        findings = [Finding(*row) for row in rows]
     loaded = req.status == APPROVED and sub["status"] in ("accepted", "accepted_with_warnings")
     return Receipt(
         reporting_unit=req.reporting_unit,
@@ -225,4 +248,5 @@ def decision_receipt(engine: Engine, req: ApprovalRequest, now: datetime) -> Rec
             "reason": req.reason,
             "request_id": req.request_id,
         },
+        language=language(lang, req.reporting_unit),
     )

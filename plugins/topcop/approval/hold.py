@@ -20,6 +20,7 @@ from topcop.approval.requests import (
 )
 from topcop.approval.summary import request_summary
 from topcop.findings import ERROR
+from topcop.i18n import language
 from topcop.outcome import IngestResult, text_or_none
 from topcop.receipts import Receipt, write_receipt
 
@@ -101,6 +102,7 @@ def hold_return(
         declared_period=period,
         findings=findings,
         history_checked=checked.history_checked,
+        language=language(text_or_none(ret.metadata.get("language")), unit),
     )
     receipt_location, _ = write_receipt(landing, receipt)
     location = landing.move(item, "held", stored)

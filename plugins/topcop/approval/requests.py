@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, DateTime, Engine, TextClause, text
 
 from topcop.findings import ERROR, Finding
+from topcop.i18n import msg
 
 if TYPE_CHECKING:
     pass
@@ -141,7 +142,10 @@ def _refusal(reason: str | None) -> Finding:
         None,
         STEWARD_REFUSED_RULE,
         ERROR,
-        f"A data steward refused this correction to a closed period: {reason or 'no reason given'}.",
+        msg(
+            "A data steward refused this correction to a closed period: {reason}.",
+            reason=reason or msg("no reason given"),
+        ),
     )
 
 

@@ -241,11 +241,14 @@ def _quantity(rng: random.Random, unit: str) -> int | float:
 # --- writing files ---------------------------------------------------------------
 
 
-def fill_template(sample: SampleReturn, path: Path) -> Path:
-    """Write ``sample`` as the focal point would: into the generated template, saved as .xlsx."""
+def fill_template(sample: SampleReturn, path: Path, lang: str | None = None) -> Path:
+    """Write ``sample`` as the focal point would: into the generated template, saved as .xlsx.
+
+    The template in ``lang`` (default: the unit's language); the data is the same in any.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = build_template(sample.country, sample.period)
+    wb = build_template(sample.country, sample.period, lang)
     _write_metadata(wb[METADATA_SHEET], sample.metadata)
     _write_indicators(wb[INDICATORS_SHEET], sample.indicators)
     buffer = io.BytesIO()

@@ -10,6 +10,13 @@ header rows, prefilled keys and sheet names are locked, the cells meant for data
 unlocked. Unlocking is done with column styles (one ``<col>`` entry per column)
 rather than per-cell styles, so an empty seizures sheet stays small however many
 rows the focal point pastes into it.
+
+The template speaks the focal point's language (``lang``, else the unit's default
+from ``codelists/reporting_units.csv``): instructions, the metadata sheet's help,
+a note on every column heading, and the input and error messages of every
+drop-down and check (``topcop.returns.template_words``). Sheet names, column
+names, metadata field names and codes stay the same in every language, so every
+template is read the same.
 """
 
 from __future__ import annotations
@@ -17,14 +24,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from topcop import i18n
 from topcop.config import Codelists, Limits, codelists, limits
 from topcop.periods import Period
+from topcop.returns import template_words as words
 from topcop.returns.model import (
     CODELISTS_SHEET,
     INDICATOR_COLUMNS,
@@ -32,6 +42,7 @@ from topcop.returns.model import (
     INSTRUCTIONS_SHEET,
     METADATA_FIELDS,
     METADATA_SHEET,
+    OPTIONAL_METADATA_FIELDS,
     SEIZURE_COLUMNS,
     SEIZURES_SHEET,
 )
@@ -47,6 +58,8 @@ METADATA_HEADER = ("field", "value", "help")
 # The columns of the indicators sheet the focal point fills; the others are prefilled keys.
 INDICATOR_DATA_COLUMNS = ("value", "obs_status", "conf_status", "comment")
 PREFILLED_METADATA = ("country", "period", "template_version")
+# The metadata rows of a new template: the required fields, then the language of the receipts.
+TEMPLATE_METADATA_FIELDS = (*METADATA_FIELDS, *OPTIONAL_METADATA_FIELDS)
 
 EXCEL_MAX_ROW = 1_048_576
 DATE_FORMAT = "yyyy-mm-dd"
@@ -76,16 +89,6 @@ SEIZURE_LISTS = {
 }
 METADATA_LISTS = {"handling_code": "handling_code"}
 SEIZURE_FREE_TEXT = {"seizure_ref": "ref", "region": "ref", "concealment": "text"}
-
-METADATA_HELP = {
-    "country": "Prefilled: the reporting country. Do not change.",
-    "period": "Prefilled: the reporting period. Do not change.",
-    "template_version": "Prefilled: the version of this template. Do not change.",
-    "submission_date": "The date you send this return (YYYY-MM-DD).",
-    "focal_point_ref": "Your office or role (for example 'Analysis unit, MoIA'), not a name.",
-    "handling_code": "Who may see this return: choose from the list.",
-    "remarks": "Anything the programme should know about this return (optional).",
-}
 
 
 def prefilled_indicator_rows(lists: Codelists | None = None) -> list[dict[str, str | None]]:
@@ -130,13 +133,17 @@ def hidden_lists(lists: Codelists | None = None) -> dict[str, list[str]]:
     }
 
 
-def build_template(country: str, period: str) -> Workbook:
-    """The blank return workbook for one reporting unit and period."""
+def build_template(country: str, period: str, lang: str | None = None) -> Workbook:
+    """The blank return workbook for one reporting unit and period, in ``lang``.
+
+    ``lang`` None (or one we have no catalog for): the unit's default language.
+    """
     lists = codelists()
     if country not in lists.reporting_units:
         raise ValueError(f"{country!r} is not a reporting unit in codelists/reporting_units.csv")
     p = Period.parse(period)
     lim = limits()
+    lang = i18n.language(lang, country)
 
     wb = Workbook()
     instructions = wb.active
@@ -147,24 +154,25 @@ def build_template(country: str, period: str) -> Workbook:
     hidden = wb.create_sheet(CODELISTS_SHEET)
 
     ranges = _fill_codelists_sheet(hidden, hidden_lists(lists))
-    _fill_instructions(instructions, country, p, lists)
-    _fill_metadata(metadata, country, p, lists, ranges, lim)
-    _fill_indicators(indicators, lists, ranges, lim)
-    _fill_seizures(seizures, p, ranges, lim)
+    _fill_instructions(instructions, words.instruction_lines(country, p, lists, lang))
+    _fill_metadata(metadata, country, p, lists, ranges, lim, lang)
+    _fill_indicators(indicators, lists, ranges, lim, lang)
+    _fill_seizures(seizures, p, lists, ranges, lim, lang)
 
     wb.active = 0
     # Locking the structure keeps sheets from being renamed, moved, deleted or unhidden.
     wb.security = WorkbookProtection(lockStructure=True)
-    wb.properties.title = f"Return {country} {p.code}"
+    wb.properties.title = words.workbook_title(country, p.code, lang)
+    wb.properties.language = lang
     wb.properties.creator = "topcop"
     return wb
 
 
-def write_template(country: str, period: str, path: Path) -> Path:
-    """Save the blank template for ``country`` and ``period`` to ``path``."""
+def write_template(country: str, period: str, path: Path, lang: str | None = None) -> Path:
+    """Save the blank template for ``country`` and ``period`` to ``path``, in ``lang``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    build_template(country, period).save(path)
+    build_template(country, period, lang).save(path)
     return path
 
 
@@ -186,106 +194,14 @@ def _fill_codelists_sheet(ws: Worksheet, lists: dict[str, list[str]]) -> dict[st
     return ranges
 
 
-def _fill_instructions(ws: Worksheet, country: str, p: Period, lists: Codelists) -> None:
+def _fill_instructions(ws: Worksheet, lines: list[tuple[str, bool]]) -> None:
     ws.column_dimensions["A"].width = 120
-    for row, (text, heading) in enumerate(_instruction_lines(country, p, lists), start=1):
+    for row, (text, heading) in enumerate(lines, start=1):
         cell = ws.cell(row, 1, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if heading:
             cell.font = Font(bold=True, size=14 if row == 1 else 11)
     ws.protection.sheet = True
-
-
-def _instruction_lines(country: str, p: Period, lists: Codelists) -> list[tuple[str, bool]]:
-    unit = lists.reporting_units[country]
-    no_value = sorted(set(lists.obs_status) - lists.obs_status_value_required)
-    lines: list[tuple[str, bool]] = [
-        (f"Organised crime statistics return: {unit.name} ({country}), period {p.code}", True),
-        (
-            f"Template version {lists.template_version}. "
-            f"The period runs from {p.start.isoformat()} to {p.end.isoformat()}.",
-            False,
-        ),
-        ("", False),
-        ("Deadline", True),
-    ]
-    for dataset in lists.datasets.values():
-        due = p.deadline(dataset.deadline_days)
-        lines.append((f"{dataset.code}: send by {due:%d %B %Y} ({due.isoformat()}).", False))
-    lines += [
-        ("", False),
-        ("What to fill in", True),
-        (
-            f"Sheet '{METADATA_SHEET}': fill the value column for submission_date, "
-            "focal_point_ref (your office or role, never a person's name), handling_code "
-            "(choose from the list) and remarks. Country, period and template version are "
-            "prefilled.",
-            False,
-        ),
-        (
-            f"Sheet '{INDICATORS_SHEET}': one row is prefilled for each crime area and "
-            "indicator (and breakdown). For every row fill value, obs_status and "
-            "conf_status, and comment where useful. Counts are whole numbers; amounts in EUR "
-            "may have decimals (use a dot). A total row (empty breakdown) must equal the sum "
-            "of its breakdown rows. Leave value empty only when obs_status says why: "
-            + ", ".join(f"{c} ({lists.obs_status[c].lower()})" for c in no_value)
-            + ". If a figure changed a lot since the last period, say why in comment.",
-            False,
-        ),
-        (
-            f"Sheet '{SEIZURES_SHEET}': one row per seizure event, from row 2 down. "
-            "seizure_ref must be unique within your country; seizure_date (YYYY-MM-DD) must "
-            "fall inside the period; quantity is a number in the unit the commodity "
-            "prescribes; countries are ISO 3166-1 two-letter codes (GE, UA, TR...). Do not "
-            "enter any personal data of suspects or victims. To remove a row, clear its "
-            "cells: empty rows are ignored.",
-            False,
-        ),
-        ("", False),
-        ("Rules for the file", True),
-        (
-            "Do not rename, move, hide or delete sheets or columns, and do not change the "
-            "header row (row 1): the columns are read by their names.",
-            False,
-        ),
-        (
-            "Type or paste values only: no formulas, macros or links to other files. Save as "
-            "'Excel Workbook (.xlsx)', without a password. Files in .xls, .xlsm or .ods "
-            "format are refused.",
-            False,
-        ),
-        (
-            "Alternative: instead of this workbook you may send CSV files, one per dataset, "
-            f"named {country}_{p.code}_indicators.csv and {country}_{p.code}_seizures.csv, "
-            "encoded in UTF-8 (with or without BOM), comma or semicolon separated, with the "
-            "same column names in the first line as the sheets of this workbook and dates "
-            "written YYYY-MM-DD.",
-            False,
-        ),
-        ("", False),
-        ("Codes", True),
-    ]
-    lines += _code_lines("Crime areas (crime_area)", lists.crime_areas)
-    lines += _code_lines(
-        "Indicators (indicator), with their unit",
-        {i.code: f"{i.name} [{i.unit}]" for i in lists.indicators.values()},
-    )
-    lines += _code_lines("Breakdowns (breakdown)", lists.breakdowns)
-    lines += _code_lines("Observation status (obs_status)", lists.obs_status)
-    lines += _code_lines("Confidentiality status (conf_status)", lists.conf_status)
-    lines += _code_lines(
-        "Commodities (commodity), with their units",
-        {c.code: f"{c.name} [{' or '.join(c.units)}]" for c in lists.commodities.values()},
-    )
-    lines += _code_lines("Units (unit)", lists.units)
-    lines += _code_lines("Transport modes (transport_mode)", lists.transport_modes)
-    lines += _code_lines("Organised crime group involved (ocg_involved)", lists.ocg_involved)
-    lines += _code_lines("Handling codes (handling_code)", lists.handling_codes)
-    return lines
-
-
-def _code_lines(title: str, codes: dict[str, str]) -> list[tuple[str, bool]]:
-    return [(title, True), *((f"    {code}: {name}", False) for code, name in codes.items())]
 
 
 def _fill_metadata(
@@ -295,10 +211,16 @@ def _fill_metadata(
     lists: Codelists,
     ranges: dict[str, str],
     lim: Limits,
+    lang: str,
 ) -> None:
     _header(ws, METADATA_HEADER)
-    prefilled = {"country": country, "period": p.code, "template_version": lists.template_version}
-    for row, name in enumerate(METADATA_FIELDS, start=2):
+    prefilled = {
+        "country": country,
+        "period": p.code,
+        "template_version": lists.template_version,
+        "language": lang,
+    }
+    for row, name in enumerate(TEMPLATE_METADATA_FIELDS, start=2):
         ws.cell(row, 1, name).fill = KEY_FILL
         value = ws.cell(row, 2, prefilled.get(name))
         value.number_format = TEXT_FORMAT
@@ -306,28 +228,44 @@ def _fill_metadata(
             value.fill = KEY_FILL
         else:
             value.protection = UNLOCKED
-        ws.cell(row, 3, METADATA_HELP.get(name, ""))
+        help_text = words.metadata_help(name, lang)
+        ws.cell(row, 3, help_text).alignment = Alignment(wrap_text=True, vertical="top")
         cell = f"B{row}"
         if name in METADATA_LISTS:
-            _add_list(ws, ranges[METADATA_LISTS[name]], cell)
+            _add_list(ws, ranges[METADATA_LISTS[name]], cell, lang, name, help_text)
+        elif name == "language":
+            choices = '"' + ",".join(i18n.LANGUAGES) + '"'  # a short literal list, no hidden sheet
+            _add_validation(
+                ws,
+                DataValidation(type="list", formula1=choices, allow_blank=True),
+                cell,
+                lang,
+                words.choose_a_language(lang),
+                (name, help_text),
+            )
         elif name == "submission_date":
             value.number_format = DATE_FORMAT
             _add_validation(
                 ws,
                 DataValidation(type="date", operator="greaterThan", formula1="DATE(2000,1,1)"),
                 cell,
-                "Enter a date, for example 2026-10-15.",
+                lang,
+                words.enter_a_date(lang),
+                (name, help_text),
             )
         elif name not in PREFILLED_METADATA:
-            _add_text_length(ws, lim.max_text_length, cell)
+            _add_text_length(ws, lim.max_text_length, cell, lang, (name, help_text))
     for letter, width in zip("ABC", (20, 45, 70), strict=True):
         ws.column_dimensions[letter].width = width
     ws.protection.sheet = True
 
 
-def _fill_indicators(ws: Worksheet, lists: Codelists, ranges: dict[str, str], lim: Limits) -> None:
+def _fill_indicators(
+    ws: Worksheet, lists: Codelists, ranges: dict[str, str], lim: Limits, lang: str
+) -> None:
     columns = list(INDICATOR_COLUMNS)
-    _header(ws, columns)
+    helps = {name: words.column_help(INDICATORS_SHEET, name, lists, lang) for name in columns}
+    _header(ws, columns, helps)
     rows = prefilled_indicator_rows(lists)
     last = len(rows) + 1
     whole, decimal = [], []
@@ -342,32 +280,41 @@ def _fill_indicators(ws: Worksheet, lists: Codelists, ranges: dict[str, str], li
                 cell.fill = KEY_FILL
         (whole if lists.indicators[keys["indicator"]].whole_number else decimal).append(row)
     for name, list_name in INDICATOR_LISTS.items():
-        _add_list(ws, ranges[list_name], _column_range(columns, name, last))
-    message = "Enter a number of 0 or more, or leave empty and explain with obs_status."
+        area = _column_range(columns, name, last)
+        _add_list(ws, ranges[list_name], area, lang, name, helps[name])
+    prompt = ("value", helps["value"])
     if whole:
         _add_validation(
             ws,
             DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0"),
             _runs(_letter(columns, "value"), whole),
-            "Counts are whole numbers of 0 or more. " + message,
+            lang,
+            words.enter_a_count(lang),
+            prompt,
         )
     if decimal:
         _add_validation(
             ws,
             DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0"),
             _runs(_letter(columns, "value"), decimal),
-            message,
+            lang,
+            words.enter_a_figure(lang),
+            prompt,
         )
-    _add_text_length(ws, lim.max_text_length, _column_range(columns, "comment", last))
+    area = _column_range(columns, "comment", last)
+    _add_text_length(ws, lim.max_text_length, area, lang, ("comment", helps["comment"]))
     _widths(ws, columns, {"indicator": 26, "comment": 60})
     ws.freeze_panes = "A2"
     ws.protection.sheet = True
     ws.protection.formatColumns = False  # lets the focal point widen columns
 
 
-def _fill_seizures(ws: Worksheet, p: Period, ranges: dict[str, str], lim: Limits) -> None:
+def _fill_seizures(
+    ws: Worksheet, p: Period, lists: Codelists, ranges: dict[str, str], lim: Limits, lang: str
+) -> None:
     columns = list(SEIZURE_COLUMNS)
-    _header(ws, columns)
+    helps = {name: words.column_help(SEIZURES_SHEET, name, lists, lang) for name in columns}
+    _header(ws, columns, helps)
     last = min(lim.max_rows_per_sheet + 1, EXCEL_MAX_ROW)
     for name, dtype in SEIZURE_COLUMNS.items():
         dim = ws.column_dimensions[_letter(columns, name)]
@@ -377,7 +324,9 @@ def _fill_seizures(ws: Worksheet, p: Period, ranges: dict[str, str], lim: Limits
         elif dtype == "string":
             dim.number_format = TEXT_FORMAT
     for name, list_name in SEIZURE_LISTS.items():
-        _add_list(ws, ranges[list_name], _column_range(columns, name, last))
+        _add_list(
+            ws, ranges[list_name], _column_range(columns, name, last), lang, name, helps[name]
+        )
     for name, dtype in SEIZURE_COLUMNS.items():
         area = _column_range(columns, name, last)
         if dtype.startswith("datetime"):
@@ -390,18 +339,23 @@ def _fill_seizures(ws: Worksheet, p: Period, ranges: dict[str, str], lim: Limits
                     formula2=f"DATE({p.end.year},{p.end.month},{p.end.day})",
                 ),
                 area,
-                f"Enter a date inside the period, {p.start.isoformat()} to {p.end.isoformat()}.",
+                lang,
+                words.enter_a_date_in(p, lang),
+                (name, helps[name]),
             )
         elif dtype == "Float64":
             _add_validation(
                 ws,
                 DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0"),
                 area,
-                "Enter a number of 0 or more (digits only; the unit goes in the unit column).",
+                lang,
+                words.enter_a_quantity(lang),
+                (name, helps[name]),
             )
     for name, kind in SEIZURE_FREE_TEXT.items():
         length = lim.max_ref_length if kind == "ref" else lim.max_text_length
-        _add_text_length(ws, length, _column_range(columns, name, last))
+        area = _column_range(columns, name, last)
+        _add_text_length(ws, length, area, lang, (name, helps[name]))
     _widths(ws, columns, {"seizure_ref": 22, "region": 22, "concealment": 30})
     ws.freeze_panes = "A2"
     protection = ws.protection
@@ -413,11 +367,16 @@ def _fill_seizures(ws: Worksheet, p: Period, ranges: dict[str, str], lim: Limits
 # --- small pieces ----------------------------------------------------------------
 
 
-def _header(ws: Worksheet, names: tuple[str, ...] | list[str]) -> None:
+def _header(
+    ws: Worksheet, names: tuple[str, ...] | list[str], helps: dict[str, str] | None = None
+) -> None:
+    """The heading row; with ``helps``, a note on each heading saying what the column wants."""
     for col, name in enumerate(names, start=1):
         cell = ws.cell(1, col, name)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
+        if helps and helps.get(name):
+            cell.comment = Comment(helps[name], "topcop", width=320, height=110)
 
 
 def _letter(columns: list[str], name: str) -> str:
@@ -444,29 +403,50 @@ def _widths(ws: Worksheet, columns: list[str], wide: dict[str, int]) -> None:
         ws.column_dimensions[_letter(columns, name)].width = wide.get(name, max(14, len(name) + 2))
 
 
-def _add_list(ws: Worksheet, source: str, area: str) -> None:
+def _add_list(
+    ws: Worksheet, source: str, area: str, lang: str, column: str, help_text: str
+) -> None:
     _add_validation(
         ws,
         DataValidation(type="list", formula1=source, allow_blank=True),
         area,
-        "Choose a code from the drop-down list (see the codes on the instructions sheet).",
+        lang,
+        words.choose_from_list(lang),
+        (column, help_text),
     )
 
 
-def _add_text_length(ws: Worksheet, length: int, area: str) -> None:
+def _add_text_length(
+    ws: Worksheet, length: int, area: str, lang: str, prompt: tuple[str, str]
+) -> None:
     _add_validation(
         ws,
         DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(length)),
         area,
-        f"At most {length} characters.",
+        lang,
+        words.at_most_characters(length, lang),
+        prompt,
     )
 
 
-def _add_validation(ws: Worksheet, dv: DataValidation, area: str, message: str) -> None:
+def _add_validation(
+    ws: Worksheet,
+    dv: DataValidation,
+    area: str,
+    lang: str,
+    message: str,
+    prompt: tuple[str, str],
+) -> None:
+    """A check on ``area``: its input message (title: the column's code) and its error, in ``lang``."""
     dv.allow_blank = True
     dv.showErrorMessage = True
-    dv.errorTitle = "Not accepted"
+    dv.errorTitle = words.not_accepted(lang)
     dv.error = message
+    title, text = prompt
+    if text:
+        dv.showInputMessage = True
+        dv.promptTitle = title
+        dv.prompt = text
     for part in area.split():
         dv.add(part)
     ws.add_data_validation(dv)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from topcop import config
 from topcop.findings import Finding, file_error
+from topcop.i18n import Number, msg
 from topcop.landing.base import InboxFile
 from topcop.returns.model import ReturnFile
 
@@ -31,9 +32,13 @@ def admission_findings(item: InboxFile) -> list[Finding]:
         findings.append(
             file_error(
                 "file_too_large",
-                f"The file has {item.size:,} bytes; the limit is {limit:,}. Send the seizures "
-                "as one CSV file (much smaller than a workbook) or contact the programme's "
-                "data steward.",
+                msg(
+                    "The file has {size} bytes; the limit is {limit}. Send the seizures as one "
+                    "CSV file (much smaller than a workbook) or contact the programme's data "
+                    "steward.",
+                    size=Number(item.size),
+                    limit=Number(limit),
+                ),
                 item.size,
             )
         )
@@ -43,18 +48,20 @@ def admission_findings(item: InboxFile) -> list[Finding]:
 def name_findings(name: str) -> list[Finding]:
     """A file name that could not be stored safely is refused before anything is read."""
     if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return [file_error("file_name_unsafe", "The file name contains control characters.", name)]
+        unsafe = msg("The file name contains control characters.")
+        return [file_error("file_name_unsafe", unsafe, name)]
     if "/" in name or "\\" in name or ".." in name:
-        return [
-            file_error(
-                "file_name_unsafe", "The file name contains a path ('/', '\\' or '..').", name
-            )
-        ]
+        unsafe = msg("The file name contains a path ('/', '\\' or '..').")
+        return [file_error("file_name_unsafe", unsafe, name)]
     if len(name) > MAX_NAME_LENGTH:
         return [
             file_error(
                 "file_name_too_long",
-                f"The file name has {len(name)} characters; at most {MAX_NAME_LENGTH} are allowed.",
+                msg(
+                    "The file name has {length} characters; at most {max_length} are allowed.",
+                    length=len(name),
+                    max_length=MAX_NAME_LENGTH,
+                ),
                 name[:50] + "…",
             )
         ]

@@ -34,6 +34,7 @@ from sqlalchemy import Engine, bindparam, text
 
 from topcop.config import codelists, codelists_dir
 from topcop.findings import WARNING, ExpectationResult, Finding
+from topcop.i18n import Number, Text, msg
 from topcop.periods import Period
 from topcop.returns.model import INDICATORS_SHEET, ROW, ReturnFile
 from topcop.validation.rules import declared_period
@@ -91,7 +92,7 @@ def history_findings(
     if not history:
         return []
     lists = codelists()
-    unit_name = lists.reporting_units[reporting_unit].name
+    unit_name = Text(lists.reporting_units[reporting_unit].name)  # a label the catalogs translate
     figures = ret.indicators[
         ret.indicators["value"].notna()
         & ret.indicators["obs_status"].isin(list(lists.obs_status_value_required))
@@ -116,14 +117,23 @@ def history_findings(
         if judged is None:
             continue
         rule, verdict = judged
-        message = f"{_label(key)} is {_number(value)}, {verdict}"
         comment = _text(row.comment)
         if comment:
-            message += f' The comment says: "{comment}"'
+            message = msg(
+                '{figure} is {value}, {verdict} The comment says: "{comment}"',
+                figure=_label(key),
+                value=Number(value),
+                verdict=verdict,
+                comment=comment,
+            )
         else:
-            message += (
-                " Please check the figure; if it is right, say why in the comment (for example "
-                "a large operation, or a change in how it is counted)."
+            message = msg(
+                "{figure} is {value}, {verdict} Please check the figure; if it is right, say why "
+                "in the comment (for example a large operation, or a change in how it is "
+                "counted).",
+                figure=_label(key),
+                value=Number(value),
+                verdict=verdict,
             )
         findings.append(
             Finding(
@@ -189,7 +199,7 @@ def judge(
     settings: OutlierSettings,
     min_change: float,
     unit_name: str,
-) -> tuple[str, str] | None:
+) -> tuple[str, Text] | None:
     """The rule and what to say when ``value`` stands out from ``series``; None when plausible.
 
     ``series`` holds the unit's earlier figures by period; ``previous`` is the
@@ -214,21 +224,38 @@ def judge(
     if not (outlier or changed):
         return None
     first, last = min(series), max(series)
-    span = f"{first}" if first == last else f"{first} to {last}"
-    summary = (
-        f"between {_number(min(figures))} and {_number(max(figures))}, median {_number(centre)}"
-        if len(figures) > 1
-        else _number(figures[0])
+    span = (
+        str(first) if first == last else msg("{first} to {last}", first=str(first), last=str(last))
     )
-    change = f" It is {_change(value, before, previous)}." if changed else ""
-    if outlier:
-        return OUTLIER, (
-            f"far outside {unit_name}'s own figures for the {len(figures)} earlier periods "
-            f"({span}): {summary}.{change}"
+    summary = (
+        msg(
+            "between {low} and {high}, median {median}",
+            low=Number(min(figures)),
+            high=Number(max(figures)),
+            median=Number(centre),
         )
-    return (
-        CHANGE,
-        f"{_change(value, before, previous)}. {unit_name}'s figures for {span}: {summary}.",
+        if len(figures) > 1
+        else Number(figures[0])
+    )
+    if outlier:
+        said = {"unit": unit_name, "count": len(figures), "span": span, "summary": summary}
+        if changed:
+            return OUTLIER, msg(
+                "far outside {unit}'s own figures for the {count} earlier periods ({span}): "
+                "{summary}. It is {change}.",
+                change=_change(value, before, previous),
+                **said,
+            )
+        return OUTLIER, msg(
+            "far outside {unit}'s own figures for the {count} earlier periods ({span}): {summary}.",
+            **said,
+        )
+    return CHANGE, msg(
+        "{change}. {unit}'s figures for {span}: {summary}.",
+        change=_change(value, before, previous),
+        unit=unit_name,
+        span=span,
+        summary=summary,
     )
 
 
@@ -250,29 +277,37 @@ def robust_z(value: float, figures: list[float]) -> float:
     return 0.0 if value == centre else math.copysign(math.inf, value - centre)
 
 
-def _change(value: float, before: float | None, previous: Period) -> str:
+def _change(value: float, before: float | None, previous: Period) -> Text:
     if before is None:
-        return ""
+        raise ValueError("a change needs the previous period's figure")
     if value >= before:
         if before == 0:
-            return f"up from 0 in {previous}"
-        return f"up from {_number(before)} in {previous} ({value / before:.1f} times as much)"
+            return msg("up from 0 in {previous}", previous=str(previous))
+        return msg(
+            "up from {before} in {previous} ({ratio} times as much)",
+            before=Number(before),
+            previous=str(previous),
+            ratio=Number(round(value / before, 1), digits=1),
+        )
     fall = 100 * (before - value) / before
-    return f"down from {_number(before)} in {previous} (a fall of {fall:.0f}%)"
-
-
-def _label(key: Key) -> str:
-    crime_area, indicator, breakdown = key
-    return (
-        f"{indicator} ({breakdown}) for {crime_area}"
-        if breakdown
-        else f"{indicator} for {crime_area}"
+    return msg(
+        "down from {before} in {previous} (a fall of {fall}%)",
+        before=Number(before),
+        previous=str(previous),
+        fall=Number(round(fall), digits=0),
     )
 
 
-def _number(value: Any) -> str:
-    value = float(value)
-    return f"{int(value):,}" if value.is_integer() else f"{value:,.2f}"
+def _label(key: Key) -> Text:
+    crime_area, indicator, breakdown = key
+    if breakdown:
+        return msg(
+            "{indicator} ({breakdown}) for {crime_area}",
+            indicator=indicator,
+            breakdown=breakdown,
+            crime_area=crime_area,
+        )
+    return msg("{indicator} for {crime_area}", indicator=indicator, crime_area=crime_area)
 
 
 def _text(value: Any) -> str | None:

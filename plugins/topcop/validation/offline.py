@@ -55,19 +55,22 @@ def validate_file(
     units = codelists().reporting_units
     lang = language(lang, country)
     if country not in units:
-        print(
-            f"{country} is not a reporting unit: use one of {', '.join(sorted(units))}.", file=out
+        unknown = msg(
+            "{country} is not a reporting unit: use one of {units}.",
+            country=country,
+            units=", ".join(sorted(units)),
         )
+        print(unknown.in_language(lang), file=out)
         return EXIT_CANNOT_CHECK
     if not path.is_file():
-        print(f"There is no file {path}.", file=out)
+        print(msg("There is no file {path}.", path=str(path)).in_language(lang), file=out)
         return EXIT_CANNOT_CHECK
     intended = None
     if period is not None:
         try:
             intended = Period.parse(period)
         except PeriodError as error:
-            print(f"--period: {error}", file=out)
+            print(f"--period: {error}", file=out)  # the period parser's own words (English)
             return EXIT_CANNOT_CHECK
 
     unit_name = in_language(units[country].name, lang)
@@ -145,13 +148,13 @@ def format_finding(finding: Finding, lang: str = SOURCE) -> str:
     return f"{head}\n        {finding.message_in(lang)}\n        {detail}"
 
 
-def _configured_warehouse() -> tuple[Engine | None, str | None]:
+def _configured_warehouse() -> tuple[Engine | None, Text | None]:
     """The configured warehouse when it can be read; else None and why not."""
     from topcop.warehouse.engine import AIRFLOW_CONN_ID, URL_ENV, warehouse_engine
 
     connection = f"AIRFLOW_CONN_{AIRFLOW_CONN_ID.upper()}"
     if URL_ENV not in os.environ and connection not in os.environ:
-        return None, f"no warehouse is configured ({URL_ENV} is not set)"
+        return None, msg("no warehouse is configured ({setting} is not set)", setting=URL_ENV)
     engine = warehouse_engine()
     try:
         with engine.connect() as conn:
@@ -159,11 +162,11 @@ def _configured_warehouse() -> tuple[Engine | None, str | None]:
     except SQLAlchemyError as error:
         engine.dispose()
         reason = str(error).splitlines()[0]
-        return None, f"the configured warehouse could not be read ({reason})"
+        return None, msg("the configured warehouse could not be read ({reason})", reason=reason)
     return engine, None
 
 
-def _history_line(checked: CheckedReturn, unit_name: str, why_not: str | None) -> Text:
+def _history_line(checked: CheckedReturn, unit_name: str, why_not: Text | None) -> Text:
     if checked.history_checked:
         return msg(
             "Figures were compared with {unit}'s accepted figures for earlier periods.",
@@ -197,8 +200,12 @@ def _period_as_intended(checked: CheckedReturn, intended: Period | None) -> list
             declared,
             INTENDED_PERIOD,
             ERROR,
-            f"The file declares the period {declared}, not {intended} as you said: it was made "
-            f"from the template of another period. Use the template for {intended}.",
+            msg(
+                "The file declares the period {declared}, not {intended} as you said: it was "
+                "made from the template of another period. Use the template for {intended}.",
+                declared=str(declared),
+                intended=str(intended),
+            ),
         )
     ]
 
