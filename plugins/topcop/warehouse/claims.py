@@ -94,7 +94,8 @@ def claim_files(
                 claimed_at=now,
             )
             inserted = _insert(engine).values(**row).on_conflict_do_nothing()
-            # RETURNING, not rowcount: psycopg reports -1 for a statement with ON CONFLICT.
+            # RETURNING, not rowcount: through psycopg 3 this Core insert reports rowcount
+            # -1 (the same statement as text() reports 0 or 1); RETURNING is exact on both.
             if conn.execute(inserted.returning(intake_claim.c.dag_run_id)).first() is not None:
                 ours.append(ref)
                 continue
