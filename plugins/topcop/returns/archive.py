@@ -37,7 +37,9 @@ _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}
 _PKG_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
-def inspect_zip(path: Path, ext: str, size: int, lim: Limits) -> list[Finding]:
+def inspect_zip(
+    path: Path, ext: str, size: int, lim: Limits, merged: set[str] | None = None
+) -> list[Finding]:
     members = _declared_members(path)
     if members is not None and members > lim.max_zip_members:
         return [
@@ -51,7 +53,7 @@ def inspect_zip(path: Path, ext: str, size: int, lim: Limits) -> list[Finding]:
         ]
     try:
         with zipfile.ZipFile(path) as archive:
-            return _inspect_archive(archive, path, ext, size, lim)
+            return _inspect_archive(archive, path, ext, size, lim, merged)
     except zipfile.BadZipFile as e:
         return [
             file_error(
@@ -102,7 +104,12 @@ def _declared_members(path: Path) -> int | None:
 
 
 def _inspect_archive(
-    archive: zipfile.ZipFile, path: Path, ext: str, size: int, lim: Limits
+    archive: zipfile.ZipFile,
+    path: Path,
+    ext: str,
+    size: int,
+    lim: Limits,
+    merged: set[str] | None,
 ) -> list[Finding]:
     infos = archive.infolist()
     names = {i.filename for i in infos}
@@ -174,7 +181,7 @@ def _inspect_archive(
     parts = _sheet_parts(archive, names)
     if isinstance(parts, Finding):
         return [parts]
-    return inspect_parts(path, infos, parts, lim)
+    return inspect_parts(path, infos, parts, lim, merged)
 
 
 def _zip_bomb(infos: list[zipfile.ZipInfo], lim: Limits) -> Finding | None:

@@ -5,10 +5,13 @@ name. The text must be UTF-8 (a byte-order mark allowed); the separator is a com
 or a semicolon, whichever splits the header into the model's column names (a
 semicolon file comes from a locale that writes a decimal comma). A file separated
 by tabs is refused as such, by name, rather than read as one column of nothing.
+
+A plain file is read into columns by ``csv_columns``; any other record by record here.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -17,6 +20,7 @@ from pathlib import Path
 from topcop import config
 from topcop.findings import ERROR, Finding, file_error
 from topcop.periods import Period, PeriodError
+from topcop.returns.csv_columns import read_plain
 from topcop.returns.inspect import looks_utf16
 from topcop.returns.model import COLUMNS, ReturnFile
 from topcop.returns.table import too_large, type_table
@@ -43,7 +47,8 @@ def read_csv_return(path: Path, result: ReturnFile) -> None:
         return
     dataset = m["dataset"].lower()
     result.metadata = {"country": m["country"].upper(), "period": period}
-    text = _decode(path.read_bytes(), result.findings)
+    raw = path.read_bytes()
+    text = _decode(raw, result.findings)
     if text is None:
         return
     separator = _separator(text, dataset)
@@ -57,12 +62,22 @@ def read_csv_return(path: Path, result: ReturnFile) -> None:
             )
         )
         return
+    # Semicolon-separated files come from locales that write decimals with a comma.
+    decimal_comma = separator == ";"
+    plain = read_plain(
+        raw.removeprefix(codecs.BOM_UTF8), separator, dataset, config.limits(),
+        decimal_comma=decimal_comma,
+    )  # fmt: skip
+    if plain is not None:
+        table, found = plain
+        result.findings.extend(found)
+        setattr(result, dataset, table)
+        return
     parsed = _parse_csv(text, separator, dataset, result.findings)
     if parsed is None:
         return
     records, lines = parsed
-    # Semicolon-separated files come from locales that write decimals with a comma.
-    table = type_table(dataset, records, lines, result.findings, decimal_comma=separator == ";")
+    table = type_table(dataset, records, lines, result.findings, decimal_comma=decimal_comma)
     setattr(result, dataset, table)
 
 

@@ -46,8 +46,14 @@ _XLS_STREAMS = ("Workbook", "Book")
 # What other kinds of file look like in their first bytes, to say what was sent instead.
 
 
-def inspect_file(path: Path, limits: Limits | None = None) -> list[Finding]:
-    """Problems that make ``path`` unfit to be read as a return; empty when it may be read."""
+def inspect_file(
+    path: Path, limits: Limits | None = None, *, merged: set[str] | None = None
+) -> list[Finding]:
+    """Problems that make ``path`` unfit to be read as a return; empty when it may be read.
+
+    ``merged``, when given, gets the names of the workbook's sheets that may have merged
+    cells: the reader then reads those sheets the way that reports them.
+    """
     lim = limits or config.limits()
     path = Path(path)
     try:
@@ -77,7 +83,7 @@ def inspect_file(path: Path, limits: Limits | None = None) -> list[Finding]:
     if ext in (".xlsx", ".xlsm") or (is_zip and ext == ".ods"):
         if not is_zip:
             return [not_xlsx(path.name, head)]
-        return inspect_zip(path, ext, size, lim)
+        return inspect_zip(path, ext, size, lim, merged)
     if ext == ".xls":
         return [legacy_xls(path.name)]
     if ext == ".ods":

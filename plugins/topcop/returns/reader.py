@@ -27,11 +27,12 @@ def read_return(path: Path) -> ReturnFile:
     path = Path(path)
     file_format = "csv" if path.suffix.lower() == ".csv" else "xlsx"
     result = ReturnFile(path=path, file_format=file_format)
-    result.findings.extend(inspect_file(path))
+    merged: set[str] = set()
+    result.findings.extend(inspect_file(path, merged=merged))
     if has_errors(result.findings):
         return result
     if file_format == "csv":
         read_csv_return(path, result)
     else:
-        read_workbook(path, result)
+        read_workbook(path, result, merged)
     return result

@@ -56,16 +56,22 @@ class _TagTooLong(Exception):
 
 
 def inspect_parts(
-    path: Path, infos: list[zipfile.ZipInfo], sheets: dict[str, str], lim: Limits
+    path: Path,
+    infos: list[zipfile.ZipInfo],
+    sheets: dict[str, str],
+    lim: Limits,
+    merged: set[str] | None = None,
 ) -> list[Finding]:
+    """The first reason to refuse the parts; ``merged`` gets the sheets naming merged cells."""
+    merged = set() if merged is None else merged
     with open(path, "rb") as f:
         for info in infos:
             name = sheets.get(info.filename, info.filename)
             try:
                 try:
-                    finding = _inspect_part(f, info, name, lim)
+                    finding = _inspect_part(f, info, name, lim, merged)
                 except _NeedsCellWalk:
-                    finding = _walk_cells(f, info, name, lim)
+                    finding = _walk_cells(f, info, name, lim, merged)
             except _Oversized:
                 return [
                     bomb(
@@ -106,7 +112,9 @@ class _Extent:
         return sheet_too_large(self.sheet, self.rows, self.columns, self.cells, lim)
 
 
-def _inspect_part(f: BinaryIO, info: zipfile.ZipInfo, name: str, lim: Limits) -> Finding | None:
+def _inspect_part(
+    f: BinaryIO, info: zipfile.ZipInfo, name: str, lim: Limits, merged: set[str]
+) -> Finding | None:
     """One pass over a part: declarations, a sheet's claimed and actual extent, shared texts.
 
     The fast path counts cells written as Excel writes them, with a reference inside
@@ -119,6 +127,7 @@ def _inspect_part(f: BinaryIO, info: zipfile.ZipInfo, name: str, lim: Limits) ->
     for segment in _segments(_unpacked(f, info)):
         if _declares(segment):
             return xml_declarations(info.filename)
+        _note_merged(segment, name, merged)
         if first:
             first = False
             m = _DIMENSION.search(segment)
@@ -154,6 +163,12 @@ def _inspect_part(f: BinaryIO, info: zipfile.ZipInfo, name: str, lim: Limits) ->
         if cells > lim.max_cells_per_sheet:
             return _Extent(name, cells=cells).over(lim)
     return None
+
+
+def _note_merged(segment: bytes, name: str, merged: set[str]) -> None:
+    """A mention of merged cells (a "mergeCell" anywhere, a text too: only ever a detour)."""
+    if b"mergeCell" in segment:
+        merged.add(name)
 
 
 def _declares(segment: bytes) -> bool:
@@ -210,7 +225,9 @@ def _shared_strings(segment: bytes) -> int:
     )
 
 
-def _walk_cells(f: BinaryIO, info: zipfile.ZipInfo, name: str, lim: Limits) -> Finding | None:
+def _walk_cells(
+    f: BinaryIO, info: zipfile.ZipInfo, name: str, lim: Limits, merged: set[str]
+) -> Finding | None:
     """Place every cell as calamine does: a row or cell without a reference follows the last.
 
     A cell whose reference names another row than its row tag counts at both, so
@@ -219,6 +236,7 @@ def _walk_cells(f: BinaryIO, info: zipfile.ZipInfo, name: str, lim: Limits) -> F
     extent = _Extent(name)
     row = column = 0
     for segment in _segments(_unpacked(f, info)):
+        _note_merged(segment, name, merged)
         for m in _TAG.finditer(segment):
             if not _ATTRIBUTES.fullmatch(m[2]):
                 return damaged(info.filename, "has a cell tag unlike")

@@ -3,6 +3,11 @@
 calamine takes the values Excel cached and never evaluates a formula, so nothing in
 a received workbook runs. A sheet hidden or with merged cells is read, and said so;
 a workbook calamine cannot open is a finding, never a traceback.
+
+A data sheet is read by fastexcel (calamine into Arrow columns, no Python object per
+cell) and typed by ``columns``; a sheet that is not plain (merged cells, an odd
+header, a column of mixed kinds) is read again as rows of Python values and typed
+by ``table``, which reports what is wrong with it.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import fastexcel
+import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from topcop import config
 from topcop.findings import ERROR, WARNING, Finding, file_error
+from topcop.returns.columns import model_positions, typed_table
 from topcop.returns.model import (
     DATA_SHEETS,
     INDICATORS_SHEET,
@@ -34,8 +42,11 @@ _DATE_FIELDS = frozenset({"submission_date"})
 _KEY_HEADER, _VALUE_HEADER = "field", "value"  # the template's metadata header
 
 
-def read_workbook(path: Path, result: ReturnFile) -> None:
-    sheets = _load_sheets(path, result.findings)
+def read_workbook(
+    path: Path, result: ReturnFile, merged: set[str] | frozenset[str] = frozenset()
+) -> None:
+    """Read the workbook into ``result``; ``merged``: sheets the inspection saw merged cells in."""
+    sheets = _load_sheets(path, result.findings, merged)
     if sheets is None:
         return
     for name in DATA_SHEETS:
@@ -53,14 +64,28 @@ def read_workbook(path: Path, result: ReturnFile) -> None:
         cells = sheets.get(dataset)
         if cells is None:
             continue
+        if isinstance(cells, tuple):  # read and typed as columns
+            table, found = cells
+            result.findings.extend(found)
+            setattr(result, dataset, table)
+            continue
         numbers = list(range(1, len(cells) + 1))
         setattr(result, dataset, type_table(dataset, cells, numbers, result.findings))
 
 
-def _load_sheets(path: Path, findings: list[Finding]) -> dict[str, list[list[Any]]] | None:
-    """The data sheets' cells as lists of rows (row 1 first), or None when unreadable."""
+_Typed = tuple[pd.DataFrame, list[Finding]]  # a sheet typed from columns, its findings
+
+
+def _load_sheets(
+    path: Path, findings: list[Finding], merged: set[str] | frozenset[str]
+) -> dict[str, list[list[Any]] | _Typed] | None:
+    """Each data sheet typed from columns, or its cells as lists of rows (row 1 first).
+
+    None when the workbook is unreadable.
+    """
     lim = config.limits()
-    sheets: dict[str, list[list[Any]]] = {}
+    sheets: dict[str, list[list[Any]] | _Typed] = {}
+    columnar = _columnar_reader(path)
     try:
         with CalamineWorkbook.from_path(str(path)) as wb:
             available = {name.strip().lower(): name for name in wb.sheet_names}
@@ -69,16 +94,22 @@ def _load_sheets(path: Path, findings: list[Finding]) -> dict[str, list[list[Any
                 actual = name if name in wb.sheet_names else available.get(name)
                 if actual is None:
                     continue
+                # inspect_file has measured the sheet already; the sizes checked below
+                # guard a reader bug there.
+                if actual in hidden:
+                    findings.append(_hidden(name))
+                if columnar is not None and name != METADATA_SHEET and actual not in merged:
+                    typed = _columnar(columnar, actual, name, lim)
+                    if typed is not None:
+                        sheets[name] = typed
+                        continue
                 sheet = wb.get_sheet_by_name(actual)
-                # inspect_file has measured the sheet already; this guards a reader bug there.
                 if (
                     sheet.height - 1 > lim.max_rows_per_sheet
                     or sheet.width > lim.max_columns_per_sheet
                 ):
                     findings.append(too_large(name, sheet.height, sheet.width, lim))
                     return None
-                if actual in hidden:
-                    findings.append(_hidden(name))
                 findings.extend(_merged(name, sheet.merged_cell_ranges or []))
                 sheets[name] = sheet.to_python(skip_empty_area=False)
     except BaseException as e:
@@ -88,6 +119,45 @@ def _load_sheets(path: Path, findings: list[Finding]) -> dict[str, list[list[Any
         findings.append(_unreadable(e))
         return None
     return sheets
+
+
+def _columnar_reader(path: Path) -> fastexcel.ExcelReader | None:
+    """fastexcel's reader, or None: calamine below then says why the workbook is unreadable."""
+    try:
+        return fastexcel.read_excel(str(path))
+    except BaseException as e:  # a Rust panic is a BaseException
+        if isinstance(e, KeyboardInterrupt | SystemExit | GeneratorExit):
+            raise
+        return None
+
+
+def _columnar(
+    columnar: fastexcel.ExcelReader, actual: str, name: str, lim: config.Limits
+) -> _Typed | None:
+    """The sheet typed from Arrow columns, or None for the general path to read it.
+
+    ``skip_rows=0`` keeps the header at the sheet's row 1 and every row in place (without
+    it fastexcel starts at the first row holding a value). "strict" refuses a column of
+    mixed kinds, sampled over all rows, rather than turning its numbers into text.
+    """
+    try:
+        sheet = columnar.load_sheet(
+            actual, header_row=0, skip_rows=0, schema_sample_rows=None, dtype_coercion="strict"
+        )
+        if sheet.height > lim.max_rows_per_sheet or sheet.width > lim.max_columns_per_sheet:
+            return None  # the general path says so
+        positions = model_positions(name, [c.name for c in sheet.available_columns()])
+        if positions is None:
+            return None
+        table = sheet.to_arrow()
+    except BaseException as e:  # a Rust panic is a BaseException
+        if isinstance(e, KeyboardInterrupt | SystemExit | GeneratorExit):
+            raise
+        return None
+    rows = np.arange(2, table.num_rows + 2, dtype="int64")
+    findings: list[Finding] = []
+    typed = typed_table(name, table, positions, rows, findings)
+    return None if typed is None else (typed, findings)
 
 
 def _read_metadata(cells: list[list[Any]], result: ReturnFile) -> None:
