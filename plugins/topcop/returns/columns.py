@@ -79,7 +79,7 @@ def typed_table(
     arrays: dict[str, pa.Array] = {}
     for name, dtype in columns.items():
         array = _combined(table.column(positions[name]))
-        if dtype == "string":
+        if dtype == "string" or _is_text(array):
             array = _text(array)
         if array is None:
             return None
@@ -110,6 +110,10 @@ def _combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(column, pa.Array):
         return column
     return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+
+
+def _is_text(array: pa.Array) -> bool:
+    return pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
 
 
 def _text(array: pa.Array) -> pa.Array | None:
@@ -143,9 +147,9 @@ def _numbers(
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         floats = array.cast(pa.float64()).to_numpy(zero_copy_only=False)  # a gap as NaN
         return pd.arrays.FloatingArray(floats, np.isnan(floats))
-    text = _text(array)
-    if text is None:
+    if not _is_text(array):
         return None
+    text = array  # stripped already
     plain = _PLAIN_NUMBER_DECIMAL_COMMA if decimal_comma else _PLAIN_NUMBER
     if pc.all(pc.match_substring_regex(text, plain)).as_py() is not False:
         dotted = pc.replace_substring(text, ",", ".") if decimal_comma else text
@@ -177,8 +181,8 @@ def _dates(
     if pa.types.is_null(kind):
         return np.full(len(array), np.datetime64("NaT"), dtype="datetime64[ns]")
     text = None
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = _text(array)
+    if _is_text(array):
+        text = array  # stripped already
         if pc.all(pc.match_substring_regex(text, _PLAIN_DATE)).as_py() is False:
             values = text.to_pylist()
             return typed_dates(sheet, column, values, _kinds(values), rows.tolist(), findings)
