@@ -1,7 +1,7 @@
 """``make bench``: every benchmark in one run, figures in ``var/bench/``.
 
 Parts, in order: the stage benchmarks and their baselines (``bench.run``, on a
-throwaway PostgreSQL server), the DAG parse cost (``bench.dag_parse``) and the
+throwaway PostgreSQL server), a file task's fixed cost (``bench.startup``), the DAG parse cost (``bench.dag_parse``) and the
 Airflow backfill (``bench.backfill``) and the production stack (``bench.stack``). Then ``results.json``, ``growth.png``,
 the printed table with ratios and verdicts, and, after a complete run, the
 figures in bench/README.md.
@@ -33,7 +33,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 OUT = PROJECT / "var" / "bench"
 README = PROJECT / "bench" / "README.md"
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
-PARTS = ("stages", "parse", "backfill", "stack")
+PARTS = ("stages", "startup", "parse", "backfill", "stack")
 
 
 def main() -> int:
@@ -51,6 +51,9 @@ def main() -> int:
             results.update(run_stages(OUT, pg, log=_log))
     else:
         results["stages"] = _previous().get("stages", {"xlsx": {}, "csv": {}})
+    if "startup" in parts:
+        _log("file task fixed cost (start to first rows read), cold and warm")
+        results["startup"] = _startup()
     if "parse" in parts:
         from bench.dag_parse import run_dag_parse
 
@@ -89,7 +92,7 @@ def machine() -> dict[str, Any]:
         cpu = m.group(1).strip()
     with open("/proc/meminfo", encoding="utf-8") as f:
         kib = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1))
-    from bench.postgres import _binary
+    from topcop.stack.postgres import binary as _binary
 
     pg = subprocess.run([_binary("pg_ctl"), "--version"], capture_output=True, text=True)
     packages = ", ".join(
@@ -97,6 +100,8 @@ def machine() -> dict[str, Any]:
         for name in (
             "pandas",
             "python-calamine",
+            "fastexcel",
+            "pyarrow",
             "openpyxl",
             "great-expectations",
             "sqlalchemy",
@@ -122,6 +127,20 @@ def _update_readme(figures: str) -> None:
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
     README.write_text(f"{head}{START}\n{figures}\n{END}{tail}", encoding="utf-8")
+
+
+def _startup() -> dict[str, Any]:
+    """bench.startup in a process of its own: its warm worker imports GX, this process must not."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.startup", str(OUT)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT,
+        env={**os.environ, "GX_ANALYTICS_ENABLED": "false"},
+    )
+    sys.stderr.write(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _previous() -> dict[str, Any]:

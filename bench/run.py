@@ -1,12 +1,12 @@
 """The stage benchmarks: every stage and baseline, per size and format, each in its own process.
 
-For each size (``BENCH_SIZES``, default 1k, 10k, 100k and 300k seizure rows)
+For each size (``BENCH_SIZES``, default 1k, 10k, 100k, 300k and 1M seizure rows)
 and format (xlsx, and the seizures CSV of the same content), every stage of
 ``bench.stage`` runs in a fresh process, into a fresh database where it
 writes: SQLite in a scratch file, PostgreSQL in a copy of a migrated template
 on a throwaway server. Small sizes run a few times and keep the median; the
 largest runs once. The naive baseline reads with openpyxl and is slow: sizes
-above ``BENCH_NAIVE_MAX_ROWS`` (default 100k) skip it.
+above ``BENCH_NAIVE_MAX_ROWS`` (default 300k) skip it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from bench.inputs import UNIT, WARMUP_UNIT, Inputs, make_inputs, warmup_inputs
 from bench.postgres import Server
 
-DEFAULT_SIZES = (1_000, 10_000, 100_000, 300_000)
+DEFAULT_SIZES = (1_000, 10_000, 100_000, 300_000, 1_000_000)
 FORMATS = ("xlsx", "csv")
 # Ours beside the baseline each is compared with.
 STAGES = (
@@ -65,8 +65,8 @@ def repeats(rows: int, fmt: str) -> int:
 
 
 def naive_max_rows() -> int:
-    """openpyxl reads 300k rows in minutes: by default the naive baseline stops at 100k."""
-    return int(os.environ.get("BENCH_NAIVE_MAX_ROWS", 100_000))
+    """openpyxl reads 300k rows in over a minute, 1M in minutes: by default naive stops at 300k."""
+    return int(os.environ.get("BENCH_NAIVE_MAX_ROWS", 300_000))
 
 
 class StageRunner:

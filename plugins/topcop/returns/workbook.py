@@ -12,6 +12,7 @@ by ``table``, which reports what is wrong with it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -38,6 +39,9 @@ from topcop.returns.model import (
 from topcop.returns.table import HEADER_SEARCH_ROWS, too_large, type_table
 from topcop.returns.values import cell_text, not_a_date, parse_dates
 
+# fastexcel logs a warning for every column without a value; an optional column left
+# empty is an ordinary return, and the warning would fill every task's log.
+logging.getLogger("fastexcel.types.dtype").setLevel(logging.ERROR)
 _DATE_FIELDS = frozenset({"submission_date"})
 _KEY_HEADER, _VALUE_HEADER = "field", "value"  # the template's metadata header
 
