@@ -8,8 +8,8 @@ queued → started (executor pick-up and process start) and its whole duration.
 Run once with the workers preloading our modules (``topcop.stack.preload``) and
 once without, so the fixed cost of a task is seen side by side.
 
-``python -m bench.stack`` (or ``BENCH_PARTS=stack python -m bench``; ``latency`` or
-``scale-out`` for one half);
+``python -m bench.stack`` (or ``BENCH_PARTS=stack python -m bench``; ``latency``,
+``startup`` (five files 30 s apart: no wait for a slot) or ``scale-out`` for one part);
 ``BENCH_STACK_FILES`` (default 20) files per run; ``BENCH_STACK_BACKFILL`` (default
 100) returns for the scale-out run (one worker with one task slot, then two).
 """
@@ -49,7 +49,12 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(files: int, preload: bool, log=print) -> dict[str, Any]:
+def measure(files: int, preload: bool, log=print, gap: float | None = None) -> dict[str, Any]:
+    """Drop ``files`` returns at random moments 0-6 s apart (or every ``gap`` seconds).
+
+    With a gap longer than a run, every file meets an idle stack: its task's start-up
+    is then the executor's and the task process's own, with no wait for a free slot.
+    """
     root = Path(tempfile.mkdtemp(prefix="topcop-bench-stack-"))
     root.chmod(0o711)
     extra = {"TOPCOP_WATCH_SECONDS": "2"}
@@ -75,7 +80,7 @@ def measure(files: int, preload: bool, log=print) -> dict[str, Any]:
             path = fill_template(
                 sample_content(unit, period, seed=1000 + i, seizure_rows=50), root / name
             )
-            time.sleep(rng.uniform(0, 6))  # random moments, as focal points send
+            time.sleep(gap if gap is not None else rng.uniform(0, 6))  # as focal points send
             client.upload_file(str(path), f"topcop-{unit.lower()}", f"inbox/{name}")
             drops[(unit, name)] = datetime.now(UTC)
         latencies = _wait_receipts(client, drops, timeout=300 + 10 * files)
@@ -278,6 +283,11 @@ if __name__ == "__main__":
             "one_worker": one,
             "two_workers": two,
             "ratio": two["per_minute"] / one["per_minute"],
+        }
+    elif sys.argv[1:] == ["startup"]:  # one file at a time on an idle stack, both configurations
+        figures = {
+            "preloaded": measure(5, preload=True, gap=30),
+            "not_preloaded": measure(5, preload=False, gap=30),
         }
     elif sys.argv[1:] == ["latency"]:  # drop→receipt and start-up alone, both configurations
         files = int(os.environ.get("BENCH_STACK_FILES", "20"))
