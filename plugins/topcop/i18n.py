@@ -180,6 +180,40 @@ def msg(template: str, **params: Any) -> Text:
     return Text(template, **params)
 
 
+def joined(separator: str, parts: list[Any]) -> Text:
+    """Phrases and figures joined by a separator no language translates (`` + ``, ``; ``).
+
+    Its template is made of placeholders only, so it needs no catalog entry (gettext
+    gives back an unknown id as it is) and each part is said in the language.
+    """
+    names = [f"part{i}" for i in range(len(parts))]
+    template = separator.join("{" + name + "}" for name in names)
+    return Text(template, **dict(zip(names, parts, strict=True)))
+
+
+class Lowered(Text):
+    """A label quoted mid-sentence in lower case (``persons arrested``), in every language."""
+
+    def __new__(cls, template: str, **params: Any) -> Lowered:
+        self = str.__new__(cls, say(template, params).lower())
+        self.template = template
+        self.params = params
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_lowered, (self.template, self.params))
+
+    def in_language(self, lang: str) -> str:
+        text = super().in_language(lang)
+        if lang == "az":  # Azerbaijani dotted and dotless capital I
+            text = text.replace("I", "ı").replace("İ", "i")
+        return text.lower()
+
+
+def _rebuild_lowered(template: str, params: dict[str, Any]) -> Lowered:
+    return Lowered(template, **params)
+
+
 def msgn(singular: str, plural: str, n: int, lang: str = SOURCE) -> str:
     """A count in words with the language's plural forms (CLDR), e.g. ``{n} errors``.
 

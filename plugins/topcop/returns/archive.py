@@ -8,6 +8,7 @@ which part is which sheet, so a later finding can name the sheet, not the part.
 
 from __future__ import annotations
 
+import math
 import struct
 import zipfile
 import zlib
@@ -18,8 +19,8 @@ from defusedxml import ElementTree as SafeET
 
 from topcop.config import Limits
 from topcop.findings import Finding, file_error
+from topcop.i18n import Number, msg
 from topcop.returns.refusals import (
-    SAVE_AS_XLSX,
     bomb,
     encrypted,
     mb,
@@ -45,9 +46,13 @@ def inspect_zip(
         return [
             file_error(
                 "file_too_many_parts",
-                f"The workbook is made of {members:,} parts; a spreadsheet has a few dozen and "
-                f"at most {lim.max_zip_members:,} are accepted. Please send the template filled "
-                "with the return's data only.",
+                msg(
+                    "The workbook is made of {members} parts; a spreadsheet has a few dozen and "
+                    "at most {max_members} are accepted. Please send the template filled with "
+                    "the return's data only.",
+                    members=Number(members),
+                    max_members=Number(lim.max_zip_members),
+                ),
                 members,
             )
         ]
@@ -58,8 +63,11 @@ def inspect_zip(
         return [
             file_error(
                 "file_truncated",
-                "The file is incomplete or damaged: it starts like an Excel workbook but cannot "
-                "be opened as one (often an interrupted upload or copy). Please send it again.",
+                msg(
+                    "The file is incomplete or damaged: it starts like an Excel workbook but "
+                    "cannot be opened as one (often an interrupted upload or copy). Please send "
+                    "it again."
+                ),
                 str(e),
             )
         ]
@@ -76,8 +84,11 @@ def inspect_zip(
         return [
             file_error(
                 "file_unreadable",
-                "The workbook could not be opened: it is damaged or uses a format this service "
-                "cannot read. " + SAVE_AS_XLSX,
+                msg(
+                    "The workbook could not be opened: it is damaged or uses a format this "
+                    "service cannot read. In Excel choose File > Save As > 'Excel Workbook "
+                    "(*.xlsx)' and send that file."
+                ),
                 str(e),
             )
         ]
@@ -119,8 +130,10 @@ def _inspect_archive(
         return [
             file_error(
                 "file_truncated",
-                "The file is incomplete: parts of the workbook are cut off (often an interrupted "
-                "upload or copy). Please send it again.",
+                msg(
+                    "The file is incomplete: parts of the workbook are cut off (often an "
+                    "interrupted upload or copy). Please send it again."
+                ),
                 size,
             )
         ]
@@ -134,8 +147,10 @@ def _inspect_archive(
         findings.append(
             file_error(
                 "file_macros",
-                "The workbook contains macros (VBA code), which are refused for security. "
-                + SAVE_AS_XLSX,
+                msg(
+                    "The workbook contains macros (VBA code), which are refused for security. In "
+                    "Excel choose File > Save As > 'Excel Workbook (*.xlsx)' and send that file."
+                ),
                 path.name,
             )
         )
@@ -145,9 +160,12 @@ def _inspect_archive(
         findings.append(
             file_error(
                 "file_embedded_objects",
-                "The workbook carries embedded files or controls (a document, an archive or an "
-                "ActiveX control inside the workbook), which are refused for security: a return "
-                "holds figures only. Delete the embedded objects, save and send it again.",
+                msg(
+                    "The workbook carries embedded files or controls (a document, an archive or "
+                    "an ActiveX control inside the workbook), which are refused for security: a "
+                    "return holds figures only. Delete the embedded objects, save and send it "
+                    "again."
+                ),
                 embedded[0],
             )
         )
@@ -156,8 +174,11 @@ def _inspect_archive(
         findings.append(
             file_error(
                 "file_external_links",
-                "The workbook has links to other files, which are refused: the figures must be "
-                "in the return itself. In Excel use Data > Edit Links > Break Link, then save.",
+                msg(
+                    "The workbook has links to other files, which are refused: the figures must "
+                    "be in the return itself. In Excel use Data > Edit Links > Break Link, then "
+                    "save."
+                ),
                 links[0],
             )
         )
@@ -171,8 +192,11 @@ def _inspect_archive(
         findings.append(
             file_error(
                 "file_unreadable",
-                "The workbook is packed with a compression method spreadsheet programs do not "
-                "use. " + SAVE_AS_XLSX,
+                msg(
+                    "The workbook is packed with a compression method spreadsheet programs do "
+                    "not use. In Excel choose File > Save As > 'Excel Workbook (*.xlsx)' and send "
+                    "that file."
+                ),
                 odd.filename,
             )
         )
@@ -187,14 +211,23 @@ def _inspect_archive(
 def _zip_bomb(infos: list[zipfile.ZipInfo], lim: Limits) -> Finding | None:
     total = sum(i.file_size for i in infos)
     if total > lim.max_uncompressed_bytes:
-        detail = f" ({mb(total)} unpacked; at most {mb(lim.max_uncompressed_bytes)})"
-        return bomb(detail, total)
+        unpacked = msg(
+            " ({size} unpacked; at most {limit})",
+            size=mb(total),
+            limit=mb(lim.max_uncompressed_bytes),
+        )
+        return bomb(unpacked, total)
     for i in infos:
         if i.file_size <= RATIO_FLOOR_BYTES:
             continue
         ratio = i.file_size / i.compress_size if i.compress_size else float("inf")
         if ratio > lim.max_compression_ratio:
-            return bomb(f" (part {i.filename} is packed {ratio:.0f} to 1)", i.filename)
+            packed = msg(
+                " (part {part} is packed {ratio} to 1)",
+                part=i.filename,
+                ratio=round(ratio) if math.isfinite(ratio) else ratio,
+            )
+            return bomb(packed, i.filename)
     return None
 
 
@@ -209,8 +242,11 @@ def _sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> dict[str, str] | 
     ):
         return file_error(
             "file_unreadable",
-            "The workbook's list of sheets is far larger than a spreadsheet program writes; the "
-            "file is damaged or was not made by one. " + SAVE_AS_XLSX,
+            msg(
+                "The workbook's list of sheets is far larger than a spreadsheet program writes; "
+                "the file is damaged or was not made by one. In Excel choose File > Save As > "
+                "'Excel Workbook (*.xlsx)' and send that file."
+            ),
             "xl/workbook.xml",
         )
     try:

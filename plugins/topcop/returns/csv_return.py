@@ -19,6 +19,7 @@ from pathlib import Path
 
 from topcop import config
 from topcop.findings import ERROR, Finding, file_error
+from topcop.i18n import Number, Text, msg
 from topcop.periods import Period, PeriodError
 from topcop.returns.csv_columns import read_plain
 from topcop.returns.inspect import looks_utf16
@@ -39,8 +40,10 @@ def read_csv_return(path: Path, result: ReturnFile) -> None:
         result.findings.append(
             file_error(
                 "file_csv_name",
-                "A CSV return must be named <country>_<period>_<dataset>.csv, for example "
-                "GE_2026-Q3_indicators.csv or GE_2026-Q3_seizures.csv.",
+                msg(
+                    "A CSV return must be named <country>_<period>_<dataset>.csv, for example "
+                    "GE_2026-Q3_indicators.csv or GE_2026-Q3_seizures.csv."
+                ),
                 path.name,
             )
         )
@@ -56,8 +59,10 @@ def read_csv_return(path: Path, result: ReturnFile) -> None:
         result.findings.append(
             file_error(
                 "file_csv_separator",
-                "The CSV file is separated by tabs; a CSV return is separated by commas (or by "
-                "semicolons). Save it as 'CSV UTF-8 (Comma delimited)' and send it again.",
+                msg(
+                    "The CSV file is separated by tabs; a CSV return is separated by commas (or "
+                    "by semicolons). Save it as 'CSV UTF-8 (Comma delimited)' and send it again."
+                ),
                 "tab",
             )
         )
@@ -102,8 +107,10 @@ def _decode(raw: bytes, findings: list[Finding]) -> str | None:
         findings.append(
             file_error(
                 "file_encoding",
-                "The CSV file is saved as UTF-16 ('Unicode text'). Save it as 'CSV UTF-8 (Comma "
-                "delimited)' and send it again.",
+                msg(
+                    "The CSV file is saved as UTF-16 ('Unicode text'). Save it as 'CSV UTF-8 "
+                    "(Comma delimited)' and send it again."
+                ),
                 "UTF-16",
             )
         )
@@ -115,26 +122,30 @@ def _decode(raw: bytes, findings: list[Finding]) -> str | None:
         findings.append(
             file_error(
                 "file_encoding",
-                f"The CSV file is not UTF-8 text (first unreadable character on line {line}); it "
-                f"was probably saved in {_code_page(raw)}. Save it as 'CSV UTF-8 (Comma "
-                "delimited)' and send it again.",
+                msg(
+                    "The CSV file is not UTF-8 text (first unreadable character on line {line}); "
+                    "it was probably saved in {code_page}. Save it as 'CSV UTF-8 (Comma "
+                    "delimited)' and send it again.",
+                    line=line,
+                    code_page=_code_page(raw),
+                ),
                 f"line {line}",
             )
         )
         return None
 
 
-def _code_page(raw: bytes) -> str:
+def _code_page(raw: bytes) -> Text:
     """Name the likely code page only when its letters say so: Cyrillic text in Windows-1251."""
     try:
         text = raw.decode("cp1251")
     except UnicodeDecodeError:
-        return "a local code page"
+        return msg("a local code page")
     foreign = [c for c in text if ord(c) > 127 and c.isalpha()]
     cyrillic = sum("\u0400" <= c <= "\u04ff" for c in foreign)
     if foreign and cyrillic >= 0.9 * len(foreign):
-        return "the Windows-1251 (Cyrillic) code page"
-    return "a local code page"
+        return msg("the Windows-1251 (Cyrillic) code page")
+    return msg("a local code page")
 
 
 def _parse_csv(
@@ -170,8 +181,12 @@ def _parse_csv(
             findings.append(
                 Finding(
                     dataset, line, None, len(record), "csv_field_count", ERROR,
-                    f"This line has {len(record)} values but the header has {header} names: a "
-                    "value probably contains the separator. Put such values in double quotes.",
+                    msg(
+                        "This line has {values} values but the header has {names} names: a value "
+                        "probably contains the separator. Put such values in double quotes.",
+                        values=len(record),
+                        names=header,
+                    ),
                 )
             )  # fmt: skip
     return records, lines
@@ -182,14 +197,21 @@ def _csv_error(error: csv.Error, line: int) -> Finding:
         # The csv module refuses values over 131,072 characters, far over any text limit.
         return file_error(
             "file_unreadable",
-            f"A value starting near line {line} runs over {csv.field_size_limit():,} "
-            f"characters; a text in a return has at most {config.limits().max_text_length:,}. "
-            "A double quote is probably not closed: check the quotes around that line.",
+            msg(
+                "A value starting near line {line} runs over {field_limit} characters; a text in "
+                "a return has at most {max_text_length}. A double quote is probably not closed: "
+                "check the quotes around that line.",
+                line=line,
+                field_limit=Number(csv.field_size_limit()),
+                max_text_length=Number(config.limits().max_text_length),
+            ),
             str(error),
         )
-    return file_error(
-        "file_unreadable", f"The CSV file cannot be read near line {line}: {error}.", str(error)
+    # The csv module's own words (English) say what it met.
+    cannot = msg(
+        "The CSV file cannot be read near line {line}: {error}.", line=line, error=str(error)
     )
+    return file_error("file_unreadable", cannot, str(error))
 
 
 def _separator(text: str, dataset: str) -> str:

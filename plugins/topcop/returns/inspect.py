@@ -25,9 +25,9 @@ from pathlib import Path
 from topcop import config
 from topcop.config import Limits
 from topcop.findings import Finding, file_error
+from topcop.i18n import msg
 from topcop.returns.archive import inspect_zip
 from topcop.returns.refusals import (
-    SAVE_AS_XLSX,
     encrypted,
     file_kind,
     legacy_xls,
@@ -61,16 +61,21 @@ def inspect_file(
         with open(path, "rb") as f:
             head = f.read(_HEAD_BYTES)
     except OSError as e:
-        return [file_error("file_unreadable", "The file could not be opened.", str(e))]
+        return [file_error("file_unreadable", msg("The file could not be opened."), str(e))]
     if size == 0:
-        return [file_error("file_empty", "The file is empty (0 bytes). Please send it again.", 0)]
+        empty = msg("The file is empty (0 bytes). Please send it again.")
+        return [file_error("file_empty", empty, 0)]
     if size > lim.max_file_bytes:
         return [
             file_error(
                 "file_too_large",
-                f"The file is {mb(size)}; the largest file accepted is {mb(lim.max_file_bytes)}. "
-                "Remove anything that is not part of the return (pictures, extra sheets) or "
-                "send the seizures as a CSV file.",
+                msg(
+                    "The file is {size}; the largest file accepted is {limit}. Remove anything "
+                    "that is not part of the return (pictures, extra sheets) or send the "
+                    "seizures as a CSV file.",
+                    size=mb(size),
+                    limit=mb(lim.max_file_bytes),
+                ),
                 size,
             )
         ]
@@ -91,8 +96,11 @@ def inspect_file(
     return [
         file_error(
             "file_unsupported_type",
-            f"Files of type '{ext or '(no extension)'}' are not accepted. Send the return as the "
-            "Excel template (.xlsx) or as CSV files (.csv).",
+            msg(
+                "Files of type '{extension}' are not accepted. Send the return as the Excel "
+                "template (.xlsx) or as CSV files (.csv).",
+                extension=ext or msg("(no extension)"),
+            ),
             path.name,
         )
     ]
@@ -103,8 +111,10 @@ def _inspect_csv(name: str, head: bytes, is_zip: bool) -> list[Finding]:
         return [
             file_error(
                 "file_not_csv",
-                "The file is named .csv but is an Excel workbook. Send it named .xlsx, or "
-                "save it from Excel as 'CSV UTF-8 (Comma delimited)'.",
+                msg(
+                    "The file is named .csv but is an Excel workbook. Send it named .xlsx, or "
+                    "save it from Excel as 'CSV UTF-8 (Comma delimited)'."
+                ),
                 name,
             )
         ]
@@ -114,8 +124,11 @@ def _inspect_csv(name: str, head: bytes, is_zip: bool) -> list[Finding]:
         return [
             file_error(
                 "file_not_csv",
-                f"The file is named .csv but is not text (it is {kind or 'a binary file'}). "
-                "Save the return from Excel as 'CSV UTF-8 (Comma delimited)' and send that file.",
+                msg(
+                    "The file is named .csv but is not text (it is {kind}). Save the return from "
+                    "Excel as 'CSV UTF-8 (Comma delimited)' and send that file.",
+                    kind=kind or msg("a binary file"),
+                ),
                 name,
             )
         ]
@@ -143,7 +156,10 @@ def _ole2_finding(path: Path, ext: str) -> Finding:
         return legacy_xls(path.name)
     return file_error(
         "file_not_xlsx",
-        "The file is an old-format Office document but not an Excel workbook. " + SAVE_AS_XLSX,
+        msg(
+            "The file is an old-format Office document but not an Excel workbook. In Excel "
+            "choose File > Save As > 'Excel Workbook (*.xlsx)' and send that file."
+        ),
         path.name,
     )
 

@@ -23,11 +23,10 @@ _KINDS = (
     (b"Rar!", msg("a RAR archive")),
     (b"7z\xbc\xaf\x27\x1c", msg("a 7-Zip archive")),
 )
-SAVE_AS_XLSX = "In Excel choose File > Save As > 'Excel Workbook (*.xlsx)' and send that file."
 
 
-def bomb(detail: str, value: object) -> Finding:
-    """``detail``: how far beyond the limit, as the caller words it (kept as given)."""
+def bomb(detail: Text, value: object) -> Finding:
+    """``detail``: how far beyond the limit, a msg() phrase the caller words (`` (part ...)``)."""
     return file_error(
         "file_zip_bomb",
         msg(
@@ -94,8 +93,8 @@ def xml_declarations(part: str) -> Finding:
     )
 
 
-def damaged(part: str, what: str) -> Finding:
-    """``what``: how the part differs, as the caller words it (``has a cell tag unlike``)."""
+def damaged(part: str, what: Text) -> Finding:
+    """``what``: how the part differs, a msg() phrase the caller words (``has a cell tag unlike``)."""
     return file_error(
         "file_unreadable",
         msg(
@@ -160,8 +159,9 @@ def not_xlsx(name: str, head: bytes = b"") -> Finding:
     return file_error("file_not_xlsx", message, name)
 
 
-def mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
+def mb(size: int) -> Text:
+    """A size in megabytes with one decimal (``12.0 MB``), the figure in the language's way."""
+    return msg("{size} MB", size=round(size / 1_000_000, 1))
 
 
 def file_kind(head: bytes) -> Text | None:

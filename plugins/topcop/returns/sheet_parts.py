@@ -22,6 +22,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 
 from topcop.config import Limits
 from topcop.findings import Finding
+from topcop.i18n import Number, msg
 from topcop.returns.refusals import bomb, damaged, sheet_too_large, too_many_texts, xml_declarations
 
 # A tag longer than this is no spreadsheet's: refusing it keeps the tag scan's memory flat.
@@ -75,13 +76,16 @@ def inspect_parts(
             except _Oversized:
                 return [
                     bomb(
-                        f" (part {info.filename} unpacks to more than the "
-                        f"{info.file_size:,} bytes it declares)",
+                        msg(
+                            " (part {part} unpacks to more than the {size} bytes it declares)",
+                            part=info.filename,
+                            size=Number(info.file_size),
+                        ),
                         info.filename,
                     )
                 ]
             except _TagTooLong:
-                return [damaged(info.filename, "holds an XML tag longer than any")]
+                return [damaged(info.filename, msg("holds an XML tag longer than any"))]
             if finding is not None:
                 return [finding]
     return []
@@ -239,12 +243,13 @@ def _walk_cells(
         _note_merged(segment, name, merged)
         for m in _TAG.finditer(segment):
             if not _ATTRIBUTES.fullmatch(m[2]):
-                return damaged(info.filename, "has a cell tag unlike")
+                return damaged(info.filename, msg("has a cell tag unlike"))
             attributes = {k: v or w for k, v, w in _ATTRIBUTE.findall(m[2])}  # the last wins
             ref = attributes.get(b"r")
             if m[1] == b"row":
                 if ref is not None and not ref.isdigit():
-                    return damaged(info.filename, f"has a row numbered '{_text(ref)}', unlike")
+                    numbered = msg("has a row numbered '{row}', unlike", row=_text(ref))
+                    return damaged(info.filename, numbered)
                 row, column = (int(ref) if ref else row + 1), 0
                 continue
             cell_row = row
@@ -253,7 +258,8 @@ def _walk_cells(
             else:
                 cell = _CELL_NAME.fullmatch(ref)
                 if cell is None:
-                    return damaged(info.filename, f"has a cell named '{_text(ref)}', unlike")
+                    named = msg("has a cell named '{cell}', unlike", cell=_text(ref))
+                    return damaged(info.filename, named)
                 column, cell_row = _column(cell[1]), int(cell[2])
             extent.cells += 1
             extent.rows = max(extent.rows, row, cell_row)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from topcop import config
 from topcop.findings import ERROR, WARNING, Finding, file_error
+from topcop.i18n import Number, msg
 from topcop.returns.model import COLUMNS, ROW
 from topcop.returns.values import cell_text, typed_dates, typed_numbers, typed_texts
 
@@ -46,8 +47,11 @@ def type_table(
         findings.append(
             Finding(
                 sheet, None, None, None, "sheet_empty", ERROR,
-                f"The sheet '{sheet}' is empty: even its header row is missing. Use the "
-                "template as sent.",
+                msg(
+                    "The sheet '{sheet}' is empty: even its header row is missing. Use the "
+                    "template as sent.",
+                    sheet=sheet,
+                ),
             )
         )  # fmt: skip
         return None
@@ -99,15 +103,21 @@ def _header_positions(
             findings.append(
                 Finding(
                     sheet, 1, name, cell_text(cell), "column_unknown", WARNING,
-                    f"The column '{cell_text(cell)}' is not part of the template and was ignored.",
+                    msg(
+                        "The column '{column}' is not part of the template and was ignored.",
+                        column=cell_text(cell),
+                    ),
                 )
             )  # fmt: skip
         elif name in positions:
             findings.append(
                 Finding(
                     sheet, 1, name, cell_text(cell), "column_duplicate", ERROR,
-                    f"The column '{name}' appears twice in the header; only the first was read. "
-                    "Delete the copy.",
+                    msg(
+                        "The column '{column}' appears twice in the header; only the first was "
+                        "read. Delete the copy.",
+                        column=name,
+                    ),
                 )
             )  # fmt: skip
         else:
@@ -117,8 +127,11 @@ def _header_positions(
             findings.append(
                 Finding(
                     sheet, 1, name, None, "column_missing", ERROR,
-                    f"The header row has no column '{name}'. Use the template as sent and do "
-                    "not rename or delete columns.",
+                    msg(
+                        "The header row has no column '{column}'. Use the template as sent and "
+                        "do not rename or delete columns.",
+                        column=name,
+                    ),
                 )
             )  # fmt: skip
     return positions
@@ -140,8 +153,11 @@ def _header_below(
             return [
                 Finding(
                     sheet, number, None, None, "header_not_first_row", ERROR,
-                    f"The column names are in row {number}, not in row 1. Delete the rows above "
-                    "them so that the header is the first row, as in the template.",
+                    msg(
+                        "The column names are in row {row}, not in row 1. Delete the rows above "
+                        "them so that the header is the first row, as in the template.",
+                        row=number,
+                    ),
                 )
             ]  # fmt: skip
     return []
@@ -267,9 +283,16 @@ def too_large(sheet: str, rows: int, columns: int, lim: config.Limits) -> Findin
     """A table past a limit; for a CSV file, counted up to the first line past it."""
     return file_error(
         "file_sheet_too_large",
-        f"'{sheet}' goes past the limits at row {rows:,} ({columns} values in that row); at "
-        f"most {lim.max_rows_per_sheet:,} rows, {lim.max_columns_per_sheet} columns and "
-        f"{lim.max_cells_per_sheet:,} values in all are accepted. Delete anything typed far "
-        "below or to the right of the data.",
+        msg(
+            "'{sheet}' goes past the limits at row {rows} ({columns} values in that row); at most "
+            "{max_rows} rows, {max_columns} columns and {max_cells} values in all are accepted. "
+            "Delete anything typed far below or to the right of the data.",
+            sheet=sheet,
+            rows=Number(rows),
+            columns=columns,
+            max_rows=Number(lim.max_rows_per_sheet),
+            max_columns=lim.max_columns_per_sheet,
+            max_cells=Number(lim.max_cells_per_sheet),
+        ),
         f"row {rows}",
     )

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from topcop.findings import ERROR, Finding
+from topcop.i18n import msg
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMBER_DECIMAL_COMMA = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
@@ -44,12 +45,6 @@ _FIRST_DAY = pd.Timestamp.min.ceil("D").date()
 _LAST_DAY = pd.Timestamp.max.floor("D").date()
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 EMPTY = "empty"  # how a cell without a value is named in a finding
-
-NUMBER_HINT = (
-    "Enter digits only, with a dot for decimals (for example 1250.5); units and notes go in "
-    "their own columns."
-)
-DATE_HINT = "Write dates as YYYY-MM-DD (for example 2026-08-15) or format the cell as a date."
 
 
 def typed_texts(
@@ -135,12 +130,19 @@ def _not_a_number(sheet: str, row: int, column: str, value: Any, decimal_comma: 
         whole, decimal = text.replace(",", ""), text.replace(",", ".")
         return Finding(
             sheet, row, column, value, "type_number_ambiguous", ERROR,
-            f"'{value}' could be {whole} (comma separating thousands) or {decimal} (comma as "
-            f"decimal mark). Write {whole} or {decimal}: digits only, a dot for decimals.",
+            msg(
+                "'{value}' could be {whole} (comma separating thousands) or {decimal} (comma as "
+                "decimal mark). Write {whole} or {decimal}: digits only, a dot for decimals.",
+                value=value, whole=whole, decimal=decimal,
+            ),
         )  # fmt: skip
     return Finding(
         sheet, row, column, value, "type_number", ERROR,
-        f"{quoted(value)} is not a number. {NUMBER_HINT}",
+        msg(
+            "{value} is not a number. Enter digits only, with a dot for decimals (for example "
+            "1250.5); units and notes go in their own columns.",
+            value=quoted(value),
+        ),
     )  # fmt: skip
 
 
@@ -227,20 +229,34 @@ def time_of_day(text: str) -> str | None:
 def not_a_date(sheet: str, row: int | None, column: str, value: Any, kind: type) -> Finding:
     """Why a cell is not read as a date, quoting the cell."""
     clock = time_of_day(value) if isinstance(value, str) else None
+    shown = quoted(value)
     if kind in (float, int):
-        why = "is a number, not a date"
+        message = msg(
+            "{value} is a number, not a date. Write dates as YYYY-MM-DD (for example 2026-08-15) "
+            "or format the cell as a date.",
+            value=shown,
+        )
     elif kind in (date, datetime):
-        why = "is outside the range of dates that can be stored"
+        message = msg(
+            "{value} is outside the range of dates that can be stored. Write dates as YYYY-MM-DD "
+            "(for example 2026-08-15) or format the cell as a date.",
+            value=shown,
+        )
     elif clock is not None:
-        why = (
-            f"has a time of day ({clock}); the column holds dates only. Write the date alone, "
-            "or a time of 00:00"
+        message = msg(
+            "{value} has a time of day ({time}); the column holds dates only. Write the date "
+            "alone, or a time of 00:00. Write dates as YYYY-MM-DD (for example 2026-08-15) or "
+            "format the cell as a date.",
+            value=shown,
+            time=clock,
         )
     else:
-        why = "is not a date"
-    return Finding(
-        sheet, row, column, value, "type_date", ERROR, f"{quoted(value)} {why}. {DATE_HINT}"
-    )
+        message = msg(
+            "{value} is not a date. Write dates as YYYY-MM-DD (for example 2026-08-15) or format "
+            "the cell as a date.",
+            value=shown,
+        )
+    return Finding(sheet, row, column, value, "type_date", ERROR, message)
 
 
 # --- small pieces ----------------------------------------------------------------

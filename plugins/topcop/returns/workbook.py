@@ -26,6 +26,7 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from topcop import config
 from topcop.findings import ERROR, WARNING, Finding, file_error
+from topcop.i18n import joined, msg
 from topcop.returns.columns import model_positions, typed_table
 from topcop.returns.model import (
     DATA_SHEETS,
@@ -58,8 +59,11 @@ def read_workbook(
             result.findings.append(
                 Finding(
                     name, None, None, name, "sheet_missing", ERROR,
-                    f"The workbook has no sheet named '{name}'. Use the template as sent and do "
-                    "not rename or delete its sheets.",
+                    msg(
+                        "The workbook has no sheet named '{sheet}'. Use the template as sent and "
+                        "do not rename or delete its sheets.",
+                        sheet=name,
+                    ),
                 )
             )  # fmt: skip
     if METADATA_SHEET in sheets:
@@ -189,7 +193,10 @@ def _read_metadata(cells: list[list[Any]], result: ReturnFile) -> None:
             findings.append(
                 Finding(
                     METADATA_SHEET, number, "field", name, "metadata_unknown_field", WARNING,
-                    f"'{name}' is not a metadata field of the template and was ignored.",
+                    msg(
+                        "'{field}' is not a metadata field of the template and was ignored.",
+                        field=name,
+                    ),
                 )
             )  # fmt: skip
             continue
@@ -197,8 +204,12 @@ def _read_metadata(cells: list[list[Any]], result: ReturnFile) -> None:
             findings.append(
                 Finding(
                     METADATA_SHEET, number, "field", name, "metadata_duplicate_field", ERROR,
-                    f"The field '{name}' appears twice (also in row "
-                    f"{result.metadata_rows[name]}); keep one row per field.",
+                    msg(
+                        "The field '{field}' appears twice (also in row {first_row}); keep one "
+                        "row per field.",
+                        field=name,
+                        first_row=result.metadata_rows[name],
+                    ),
                 )
             )  # fmt: skip
             continue
@@ -209,7 +220,10 @@ def _read_metadata(cells: list[list[Any]], result: ReturnFile) -> None:
             findings.append(
                 Finding(
                     METADATA_SHEET, None, "field", name, "metadata_missing_field", ERROR,
-                    f"The metadata sheet has no row for '{name}'. Use the template as sent.",
+                    msg(
+                        "The metadata sheet has no row for '{field}'. Use the template as sent.",
+                        field=name,
+                    ),
                 )
             )  # fmt: skip
     result.metadata = values
@@ -240,12 +254,16 @@ def _metadata_unreadable(cells: list[list[Any]]) -> Finding:
         for position, cell in enumerate(row)
         if cell_text(cell)
     ][:6]
-    found = "; ".join(seen) if seen else "no text at all"
+    found = joined("; ", seen) if seen else msg("no text at all")
     return Finding(
         METADATA_SHEET, None, None, None, "metadata_layout", ERROR,
-        "The metadata sheet names none of the fields (" + ", ".join(METADATA_FIELDS) + ") in "
-        f"any column, so its values cannot be told apart. It holds {found}. Use the template "
-        "as sent: field names in column A under the header 'field', their values in column B.",
+        msg(
+            "The metadata sheet names none of the fields ({fields}) in any column, so its values "
+            "cannot be told apart. It holds {found}. Use the template as sent: field names in "
+            "column A under the header 'field', their values in column B.",
+            fields=", ".join(METADATA_FIELDS),
+            found=found,
+        ),
     )  # fmt: skip
 
 
@@ -271,8 +289,11 @@ def _hidden(sheet: str) -> Finding:
     # the file may not have seen them.
     return Finding(
         sheet, None, None, sheet, "sheet_hidden", WARNING,
-        f"The sheet '{sheet}' is hidden in the workbook. Its figures were read as usual; "
-        "please check that they are the ones you meant to send.",
+        msg(
+            "The sheet '{sheet}' is hidden in the workbook. Its figures were read as usual; "
+            "please check that they are the ones you meant to send.",
+            sheet=sheet,
+        ),
     )  # fmt: skip
 
 
@@ -284,8 +305,12 @@ def _merged(sheet: str, ranges: list[tuple[tuple[int, int], tuple[int, int]]]) -
         findings.append(
             Finding(
                 sheet, top + 1, None, area, "cells_merged", WARNING,
-                f"Cells {area} are merged: only {first} holds a value and the others are read "
-                "as empty. Unmerge them and fill every cell.",
+                msg(
+                    "Cells {area} are merged: only {first} holds a value and the others are "
+                    "read as empty. Unmerge them and fill every cell.",
+                    area=area,
+                    first=first,
+                ),
             )
         )  # fmt: skip
     return findings
@@ -294,8 +319,10 @@ def _merged(sheet: str, ranges: list[tuple[tuple[int, int], tuple[int, int]]]) -
 def _unreadable(error: BaseException) -> Finding:
     return file_error(
         "file_unreadable",
-        "The workbook could not be read: it is damaged or not saved by a spreadsheet program "
-        "in the .xlsx format. Open it in Excel, save it as 'Excel Workbook (*.xlsx)' and send "
-        "it again.",
+        msg(
+            "The workbook could not be read: it is damaged or not saved by a spreadsheet program "
+            "in the .xlsx format. Open it in Excel, save it as 'Excel Workbook (*.xlsx)' and "
+            "send it again."
+        ),
         f"{type(error).__name__}: {error}",
     )

@@ -21,10 +21,16 @@ import pandas as pd
 
 from topcop.config import Indicator, codelists
 from topcop.findings import ERROR, WARNING, ExpectationResult, Finding, Severity
+from topcop.i18n import Lowered, Text, joined, msg
 from topcop.periods import Period, PeriodError
 from topcop.returns.model import DATASETS, INDICATORS_SHEET, METADATA_SHEET, ROW, ReturnFile
 
-_FREQUENCY_WORDS = {"A": "yearly", "S": "half-yearly", "Q": "quarterly", "M": "monthly"}
+_FREQUENCY_WORDS = {
+    "A": msg("yearly"),
+    "S": msg("half-yearly"),
+    "Q": msg("quarterly"),
+    "M": msg("monthly"),
+}
 SUITE = "rules"  # how the warehouse's data-quality results name this module
 
 
@@ -133,12 +139,15 @@ def declared_country(ret: ReturnFile, reporting_unit: str) -> list[Finding]:
     if declared is None or declared == reporting_unit or declared not in units:
         return []
     owner = units[reporting_unit]
-    named = f"{declared} ({units[declared].name})"
     sheet, row = metadata_location(ret, "country")
-    message = (
-        f"This file was delivered to the bucket of {owner.name} ({owner.code}) but declares "
-        f"country {named}. A focal point sends returns for its own country only: correct the "
-        f"country, or have the file sent through the bucket of {declared}."
+    message = msg(
+        "This file was delivered to the bucket of {owner} ({owner_code}) but declares country "
+        "{declared} ({declared_name}). A focal point sends returns for its own country only: "
+        "correct the country, or have the file sent through the bucket of {declared}.",
+        owner=Text(owner.name),  # codelist labels: the catalogs translate them
+        owner_code=owner.code,
+        declared=declared,
+        declared_name=Text(units[declared].name),
     )
     return [Finding(sheet, row, "country", declared, COUNTRY_MATCHES_BUCKET.name, ERROR, message)]
 
@@ -149,11 +158,22 @@ def reporting_unit_active(ret: ReturnFile, reporting_unit: str, period: Period) 
     ended = unit.active_until is not None and unit.active_until < period.start
     if unit.active_from <= period.end and not ended:
         return []
-    reason = unit.note or (
-        f"it reports for periods from {unit.active_from} until {unit.active_until or 'today'}."
+    reason = (
+        Text(unit.note)
+        if unit.note
+        else msg(
+            "it reports for periods from {active_from} until {active_until}.",
+            active_from=unit.active_from,
+            active_until=unit.active_until or msg("today"),
+        )
     )
     sheet, row = metadata_location(ret, "period")
-    message = f"{unit.name} is not an active reporting unit for {period}: {reason}"
+    message = msg(
+        "{unit} is not an active reporting unit for {period}: {reason}",
+        unit=Text(unit.name),
+        period=str(period),
+        reason=reason,
+    )
     return [Finding(sheet, row, "period", period.code, REPORTING_UNIT_ACTIVE.name, ERROR, message)]
 
 
@@ -163,11 +183,17 @@ def period_frequency(ret: ReturnFile, period: Period) -> list[Finding]:
     expected = {datasets[d].frequency for d in _datasets(ret)}
     if period.frequency in expected:
         return []
-    words = " or ".join(sorted(_FREQUENCY_WORDS[f] for f in expected))
+    first, *others = sorted(_FREQUENCY_WORDS[f] for f in expected)
+    words = first
+    for other in others:
+        words = msg("{first} or {second}", first=words, second=other)
     sheet, row = metadata_location(ret, "period")
-    message = (
-        f"{period} is a {_FREQUENCY_WORDS[period.frequency]} period, but this return is "
-        f"reported {words} (e.g. 2026-Q3 for a quarter)."
+    message = msg(
+        "{period} is a {frequency} period, but this return is reported {expected} (e.g. 2026-Q3 "
+        "for a quarter).",
+        period=str(period),
+        frequency=_FREQUENCY_WORDS[period.frequency],
+        expected=words,
     )
     return [Finding(sheet, row, "period", period.code, PERIOD_FREQUENCY.name, ERROR, message)]
 
@@ -177,9 +203,11 @@ def period_has_ended(ret: ReturnFile, period: Period, today: date) -> list[Findi
     if period.end < today:
         return []
     sheet, row = metadata_location(ret, "period")
-    message = (
-        f"The period {period} runs until {period.end}: its return can only be sent once "
-        f"the period has ended."
+    message = msg(
+        "The period {period} runs until {end}: its return can only be sent once the period has "
+        "ended.",
+        period=str(period),
+        end=period.end,
     )
     return [Finding(sheet, row, "period", period.code, PERIOD_HAS_ENDED.name, ERROR, message)]
 
@@ -193,10 +221,12 @@ def period_still_open(ret: ReturnFile, period: Period, today: date) -> list[Find
     if today <= closing:
         return []
     sheet, row = metadata_location(ret, "period")
-    message = (
-        f"The period {period} was open for ordinary submissions until {closing}: a return or "
-        f"correction for it now needs a steward's approval. A file with no other error is held "
-        f"for that decision; otherwise correct the other errors and send it again."
+    message = msg(
+        "The period {period} was open for ordinary submissions until {closing}: a return or "
+        "correction for it now needs a steward's approval. A file with no other error is held "
+        "for that decision; otherwise correct the other errors and send it again.",
+        period=str(period),
+        closing=closing,
     )
     return [Finding(sheet, row, "period", period.code, PERIOD_CLOSED.name, ERROR, message)]
 
@@ -207,9 +237,12 @@ def submitted_after_period(ret: ReturnFile, period: Period) -> list[Finding]:
     if not isinstance(submitted, date) or submitted > period.end:
         return []
     sheet, row = metadata_location(ret, "submission_date")
-    message = (
-        f"The submission date {submitted.isoformat()} is not after the end of the period "
-        f"{period} ({period.end.isoformat()}): please write the date on which the return is sent."
+    message = msg(
+        "The submission date {submitted} is not after the end of the period {period} ({end}): "
+        "please write the date on which the return is sent.",
+        submitted=submitted,
+        period=str(period),
+        end=period.end,
     )
     return [
         Finding(
@@ -243,13 +276,21 @@ def total_equals_sum_of_breakdowns(indicators: pd.DataFrame) -> list[Finding]:
         parts_sum = float(parts["value"].sum())
         if math.isclose(total, parts_sum, rel_tol=1e-9, abs_tol=1e-6):
             continue
-        added = " + ".join(
-            f"{b} {_number(v)} (row {r})"
-            for b, v, r in zip(parts["breakdown"], parts["value"], parts[ROW], strict=True)
+        added = joined(
+            " + ",
+            [
+                msg("{breakdown} {value} (row {row})", breakdown=b, value=_number(v), row=int(r))
+                for b, v, r in zip(parts["breakdown"], parts["value"], parts[ROW], strict=True)
+            ],
         )
-        message = (
-            f"The total of {code} for {area} is {_number(total)}, but its breakdowns add up "
-            f"to {_number(parts_sum)}: {added}. Correct the total or the breakdowns."
+        message = msg(
+            "The total of {indicator} for {crime_area} is {total}, but its breakdowns add up to "
+            "{breakdowns_sum}: {added}. Correct the total or the breakdowns.",
+            indicator=code,
+            crime_area=area,
+            total=_number(total),
+            breakdowns_sum=_number(parts_sum),
+            added=added,
         )
         findings.append(
             Finding(
@@ -283,14 +324,30 @@ def justice_chain(indicators: pd.DataFrame) -> list[Finding]:
         for (earlier, (earlier_value, _)), (later, (later_value, row)) in pairwise(figures):
             if later_value <= earlier_value:
                 continue
-            message = (
-                f"{later.name} ({_number(later_value)}) exceeds {earlier.name.lower()} "
-                f"({_number(earlier_value)}) for {area}: further down the justice chain a figure "
-                f"is normally not larger. Please check the figures or explain them in the comment."
-            )
+            figures = {
+                "later": Text(later.name),  # codelist labels: the catalogs translate them
+                "later_value": _number(later_value),
+                "earlier": Lowered(earlier.name),
+                "earlier_value": _number(earlier_value),
+                "crime_area": area,
+            }
             comment = _text(row["comment"])
             if comment:
-                message += f' The comment says: "{comment}"'
+                message = msg(
+                    "{later} ({later_value}) exceeds {earlier} ({earlier_value}) for "
+                    "{crime_area}: further down the justice chain a figure is normally not "
+                    "larger. Please check the figures or explain them in the comment. The "
+                    'comment says: "{comment}"',
+                    comment=comment,
+                    **figures,
+                )
+            else:
+                message = msg(
+                    "{later} ({later_value}) exceeds {earlier} ({earlier_value}) for "
+                    "{crime_area}: further down the justice chain a figure is normally not "
+                    "larger. Please check the figures or explain them in the comment.",
+                    **figures,
+                )
             findings.append(
                 Finding(
                     INDICATORS_SHEET,
@@ -330,12 +387,24 @@ def indicator_rows_complete(indicators: pd.DataFrame) -> list[Finding]:
         ]
         if not missing:
             continue
-        message = (
-            f"The sheet has no row for crime area {area} and indicator{'s' * (len(missing) > 1)} "
-            f"{', '.join(missing)}. Add the row{'s' * (len(missing) > 1)} with the figure, or "
-            f"with an empty value and the observation status that says why there is none "
-            f"({no_value})."
-        )
+        if len(missing) == 1:
+            message = msg(
+                "The sheet has no row for crime area {crime_area} and indicator {indicators}. Add "
+                "the row with the figure, or with an empty value and the observation status that "
+                "says why there is none ({statuses}).",
+                crime_area=area,
+                indicators=missing[0],
+                statuses=no_value,
+            )
+        else:
+            message = msg(
+                "The sheet has no row for crime area {crime_area} and indicators {indicators}. "
+                "Add the rows with the figure, or with an empty value and the observation status "
+                "that says why there is none ({statuses}).",
+                crime_area=area,
+                indicators=", ".join(missing),
+                statuses=no_value,
+            )
         findings.append(
             Finding(
                 INDICATORS_SHEET,
@@ -366,8 +435,9 @@ def _figure(rows: pd.DataFrame, indicator: Indicator) -> tuple[float, pd.Series]
     return float(rows["value"].sum()), rows.iloc[0]
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(float(value))
+def _number(value: float) -> int | float:
+    """A figure as a message quotes it: ``12`` or ``12.5`` (in the language's way elsewhere)."""
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def _text(value: Any) -> str | None:
