@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -264,6 +265,10 @@ def test_validate_speaks_the_language_asked_for(rejected_file, rejected, lang, c
     for finding in rejected:
         assert finding.message_in(lang) in out
     assert "indicators, row" in out  # sheet names and columns stay codes
+    label = say("value: {value} | rule: {rule}", {"value": "'SECRET'", "rule": "X"}, lang)
+    assert label.split("'SECRET'")[0] in out  # the labels of value and rule are in the language
+    if lang != SOURCE:
+        assert "| rule: " not in out
 
 
 def test_validate_speaks_the_units_language_by_default(rejected_file, capsys):
@@ -315,3 +320,80 @@ def test_a_message_quoting_a_phrase_and_a_figure_says_both_in_the_language():
     assert "up from" not in ru
     again = pickle.loads(pickle.dumps(verdict))  # as XCom and worker processes carry it
     assert again == verdict and again.in_language("ka") == verdict.in_language("ka")
+
+
+# --- the reader's and the rules' findings in the unit's language ---------------------------
+
+# Three or more Latin words in a row: an English sentence left in a translated message.
+# (Menu paths such as "File > Save As" and codes such as expect_column_values_to_be_in_set
+# are shorter or one word.)
+_ENGLISH_RUN = re.compile(r"[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}")
+
+
+@pytest.fixture(scope="module")
+def misread(tmp_path_factory) -> list:
+    """A Georgian return sent through Armenia's bucket, with text in a number column and a
+    column deleted: findings from the reader (type, column) and from the rules (country)."""
+    from openpyxl import load_workbook as load
+
+    sample = sample_content("GE", "2026-Q1", seed=17, seizure_rows=5)
+    sample.indicators[0]["value"] = "twelve"
+    path = fill_template(sample, tmp_path_factory.mktemp("i18n-reader") / "GE_2026-Q1_return.xlsx")
+    wb = load(path)
+    seizures = wb["seizures"]
+    header = [c.value for c in seizures[1]]
+    seizures.delete_cols(header.index("origin_country") + 1)
+    wb.save(path)
+    return check_return(path, reporting_unit="AM", today=date(2026, 5, 2)).findings
+
+
+def _english_left(message: str, params: dict) -> list[str]:
+    """Runs of English words in ``message`` that none of its parameters' values explain."""
+    for value in params.values():
+        message = message.replace(str(value), " ")
+    return _ENGLISH_RUN.findall(message)
+
+
+@pytest.mark.parametrize("lang", ["ka", "ru"])
+def test_reader_and_rule_findings_are_said_in_the_language(misread, lang):
+    rules = {f.rule for f in misread}
+    assert {"type_number", "column_missing", "country_matches_bucket"} <= rules
+    data = json.loads(_receipt(misread, lang).to_json())
+    low, high = SCRIPTS[lang]
+    for finding in data["findings"]:
+        assert finding["message"] != finding["message_en"], finding["rule"]
+        assert any(low <= ch <= high for ch in finding["message"]), finding["message"]
+        assert _english_left(finding["message"], finding["params"]) == [], finding["message"]
+    by_rule = {f["rule"]: f for f in data["findings"]}
+    assert by_rule["type_number"]["message_en"].startswith("'twelve' is not a number.")
+    assert "'twelve'" in by_rule["type_number"]["message"]
+    country = by_rule["country_matches_bucket"]
+    assert country["message_id"].startswith("This file was delivered to the bucket of {owner}")
+    # The unit names are codelist labels, said in the language too.
+    armenia = say("Armenia", None, lang)
+    assert armenia != "Armenia" and armenia in country["message"]
+
+
+def test_every_reader_and_rule_message_has_its_template(misread):
+    """Each finding's message is a catalogued template, not an English f-string."""
+    ids = _template_ids()
+    assert [f.rule for f in misread if f.message_id not in ids] == []
+
+
+def test_a_label_quoted_mid_sentence_and_a_sum_are_said_in_the_language():
+    """The justice-chain and total rules quote a lower-cased label and a sum of breakdowns."""
+    import pickle
+
+    from topcop.i18n import Lowered, joined, msg
+
+    label = Lowered("Persons arrested")
+    assert label == "persons arrested"
+    assert label.in_language("ru") == "арестованные лица"
+    terms = joined(
+        " + ", [msg("{breakdown} {value} (row {row})", breakdown="NATIONAL", value=1234, row=3)] * 2
+    )
+    assert terms == "NATIONAL 1234 (row 3) + NATIONAL 1234 (row 3)"
+    assert terms.in_language("uk") == "NATIONAL 1\xa0234 (рядок 3) + NATIONAL 1\xa0234 (рядок 3)"
+    for phrase in (label, terms):
+        again = pickle.loads(pickle.dumps(phrase))
+        assert again == phrase and again.in_language("ka") == phrase.in_language("ka")

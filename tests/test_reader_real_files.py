@@ -181,7 +181,7 @@ def test_a_tab_separated_csv_is_refused_as_such(sample, tmp_path, capsys):
             ("file", "file_csv_separator", "tab")
         ]
         assert "separated by tabs" in ret.findings[0].message
-        assert main(["validate", str(path), "--country", COUNTRY]) == 1
+        assert main(["validate", str(path), "--lang", "en", "--country", COUNTRY]) == 1
         out = capsys.readouterr().out
         assert "separated by tabs" in out
         assert NO_VALUE_WORDS.search(out) is None, out
@@ -195,7 +195,7 @@ def test_a_header_without_a_column_says_empty_not_nan(sample, tmp_path, capsys):
     path = tmp_path / original.name
     frame.drop(columns=["region", "commodity"]).to_csv(path, index=False)
 
-    code = main(["validate", str(path), "--country", COUNTRY])
+    code = main(["validate", str(path), "--lang", "en", "--country", COUNTRY])
 
     out = capsys.readouterr().out
     assert code == 1
@@ -243,7 +243,7 @@ def test_a_workbook_written_by_pandas_reads_as_the_template_does(sample, tmp_pat
 def test_a_pandas_workbook_passes_validation(sample, tmp_path, capsys):
     path = _pandas_workbook(sample, tmp_path / "pandas.xlsx")
 
-    code = main(["validate", str(path), "--country", COUNTRY])
+    code = main(["validate", str(path), "--lang", "en", "--country", COUNTRY])
 
     out = capsys.readouterr().out
     assert "country code is missing" not in out.lower()
@@ -286,7 +286,7 @@ def test_validation_gives_no_wrong_reason_for_metadata_it_cannot_place(sample, t
     ws["A2"], ws["B2"] = COUNTRY, PERIOD
     wb.save(tmp_path / "flat.xlsx")
 
-    code = main(["validate", str(tmp_path / "flat.xlsx"), "--country", COUNTRY])
+    code = main(["validate", str(tmp_path / "flat.xlsx"), "--lang", "en", "--country", COUNTRY])
 
     out = capsys.readouterr().out
     assert code == 1

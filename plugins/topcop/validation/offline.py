@@ -141,11 +141,12 @@ def report(findings: list[Finding], out: TextIO, lang: str = SOURCE) -> int:
 def format_finding(finding: Finding, lang: str = SOURCE) -> str:
     """One finding as the focal point reads it: where, what to do, then value and rule.
 
-    Severity, sheet, column and rule stay codes; the message is in ``lang``.
+    Severity, sheet, column and rule stay codes (the lines a steward greps for); the
+    message and the labels of value and rule are in ``lang``.
     """
     head = f"{finding.severity.upper():<8}{finding.where()}"
-    detail = f"value: {_shown(finding.value)} | rule: {finding.rule}"
-    return f"{head}\n        {finding.message_in(lang)}\n        {detail}"
+    detail = msg("value: {value} | rule: {rule}", value=_shown(finding.value), rule=finding.rule)
+    return f"{head}\n        {finding.message_in(lang)}\n        {detail.in_language(lang)}"
 
 
 def _configured_warehouse() -> tuple[Engine | None, Text | None]:
@@ -210,9 +211,9 @@ def _period_as_intended(checked: CheckedReturn, intended: Period | None) -> list
     ]
 
 
-def _shown(value: object) -> str:
+def _shown(value: object) -> str | Text:
     if value is None:
-        return "(empty)"
+        return msg("(empty)")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, date):
