@@ -150,7 +150,7 @@ def test_demo_returns_through_ingest_and_report(state, dags, backend):
     assert accepted["location"].startswith("MD/archive/")
     assert {f["sheet"] for f in draft["findings"]} >= {"indicators", "seizures"}
     suspended = receipts[("BY", f"BY_{latest}_return.xlsx")]
-    assert any("suspend" in f["message"].lower() for f in suspended["findings"])
+    assert any("suspend" in f["message_en"].lower() for f in suspended["findings"])
     assert receipts[("MD", f"MD_{latest}_corrected.xlsx")]["revision"] == 2
 
     # Running the same deliveries again loads nothing new.
