@@ -44,6 +44,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _query(stack: Stack, sql: str) -> list[tuple]:
+    """Rows from Airflow's metadata DB (psycopg's URL form of the stack's)."""
+    url = stack.metadata_url().replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -112,14 +119,12 @@ def _wait_quiet(stack: Stack, timeout: float = 300) -> None:
 
     Measured from then on, the figures are the returns' own, not the stack's start.
     """
-    url = stack.metadata_url().replace("postgresql+psycopg://", "postgresql://", 1)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with psycopg.connect(url) as conn:
-            busy = conn.execute(
-                "SELECT count(*) FROM dag_run WHERE state IN ('queued', 'running')"
-            ).fetchone()[0]
-            runs = conn.execute("SELECT count(*) FROM dag_run").fetchone()[0]
+        ((runs, busy),) = _query(
+            stack,
+            "SELECT count(*), count(*) FILTER (WHERE state IN ('queued', 'running')) FROM dag_run",
+        )
         if runs and not busy:
             return
         time.sleep(1)
@@ -146,13 +151,12 @@ def _wait_receipts(client, drops: dict, timeout: float) -> list[float]:
 
 
 def _task_timings(stack: Stack) -> list[tuple[float, float]]:
-    url = stack.metadata_url().replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT extract(epoch FROM start_date - queued_dttm), extract(epoch FROM end_date - start_date)"
-            " FROM task_instance WHERE dag_id = 'topcop_ingest' AND task_id = 'process_returns'"
-            " AND state = 'success'"
-        ).fetchall()
+    rows = _query(
+        stack,
+        "SELECT extract(epoch FROM start_date - queued_dttm), extract(epoch FROM end_date - start_date)"
+        " FROM task_instance WHERE dag_id = 'topcop_ingest' AND task_id = 'process_returns'"
+        " AND state = 'success'",
+    )
     return [(float(a), float(b)) for a, b in rows]
 
 
@@ -164,12 +168,11 @@ def _startups(stack: Stack) -> list[dict[str, float]]:
     the start-up into the executor's part (queued → started: broker, pick-up, fork)
     and the task process's (started → our code: DAG parse, imports not preloaded).
     """
-    url = stack.metadata_url().replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT id::text, queued_dttm, start_date FROM task_instance"
-            " WHERE dag_id = 'topcop_ingest' AND task_id = 'process_returns' AND state = 'success'"
-        ).fetchall()
+    rows = _query(
+        stack,
+        "SELECT id::text, queued_dttm, start_date FROM task_instance"
+        " WHERE dag_id = 'topcop_ingest' AND task_id = 'process_returns' AND state = 'success'",
+    )
     times = {ti: (queued, started) for ti, queued, started in rows}
     found = []
     for path in (stack.airflow_home / "logs" / "dag_id=topcop_ingest").rglob("*.log"):
@@ -196,15 +199,14 @@ def _startups(stack: Stack) -> list[dict[str, float]]:
 
 def _per_task(stack: Stack) -> dict[str, dict[str, float]]:
     """Median queued → start and duration of every ingest task: the run's critical path."""
-    url = stack.metadata_url().replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT task_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY"
-            " extract(epoch FROM start_date - queued_dttm)),"
-            " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM end_date - start_date)),"
-            " count(*) FROM task_instance WHERE dag_id IN ('topcop_ingest', 'topcop_report')"
-            " AND start_date IS NOT NULL AND end_date IS NOT NULL GROUP BY task_id"
-        ).fetchall()
+    rows = _query(
+        stack,
+        "SELECT task_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY"
+        " extract(epoch FROM start_date - queued_dttm)),"
+        " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM end_date - start_date)),"
+        " count(*) FROM task_instance WHERE dag_id IN ('topcop_ingest', 'topcop_report')"
+        " AND start_date IS NOT NULL AND end_date IS NOT NULL GROUP BY task_id",
+    )
     return {
         task: {"queued_to_start_s": round(q or 0, 2), "duration_s": round(d or 0, 2), "n": n}
         for task, q, d, n in rows

@@ -25,6 +25,21 @@ def s3_endpoint():
     server.stop()
 
 
+def use_s3_connection(monkeypatch, endpoint: str) -> None:
+    """Airflow's ``topcop_s3`` connection, in the environment, pointing at ``endpoint``."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TOPCOP_S3",
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing-secret",
+                "extra": {"region_name": "us-east-1", "endpoint_url": endpoint},
+            }
+        ),
+    )
+
+
 @pytest.fixture
 def s3_landing_env(s3_endpoint, monkeypatch):
     """Fresh buckets for every unit and the environment that selects the S3 backend."""
@@ -33,17 +48,7 @@ def s3_landing_env(s3_endpoint, monkeypatch):
     prefix = f"t{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("TOPCOP_LANDING", "s3")
     monkeypatch.setenv("TOPCOP_S3_BUCKET_PATTERN", prefix + "-{unit}")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TOPCOP_S3",
-        json.dumps(
-            {
-                "conn_type": "aws",
-                "login": "testing",
-                "password": "testing-secret",
-                "extra": {"region_name": "us-east-1", "endpoint_url": s3_endpoint},
-            }
-        ),
-    )
+    use_s3_connection(monkeypatch, s3_endpoint)
     client = s3_client(s3_endpoint)
     for unit in config.codelists().reporting_units:
         client.create_bucket(Bucket=f"{prefix}-{unit}".lower())

@@ -139,22 +139,11 @@ def test_export_dag_exports_every_closed_period_in_both_editions(demo, tmp_path,
 
 def test_export_to_s3(demo, tmp_path, s3_endpoint, monkeypatch):
     import io
-    import json
     import uuid
 
-    from s3_server import s3_client
+    from s3_server import s3_client, use_s3_connection
 
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TOPCOP_S3",
-        json.dumps(
-            {
-                "conn_type": "aws",
-                "login": "testing",
-                "password": "testing-secret",
-                "extra": {"region_name": "us-east-1", "endpoint_url": s3_endpoint},
-            }
-        ),
-    )
+    use_s3_connection(monkeypatch, s3_endpoint)
     monkeypatch.delenv("TOPCOP_S3_CONN_ID", raising=False)
     client = s3_client(s3_endpoint)
     bucket = f"exports-{uuid.uuid4().hex[:8]}"

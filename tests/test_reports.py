@@ -812,23 +812,12 @@ def test_build_report_refuses_an_unknown_audience(warehouse, tmp_path):
 
 
 def test_build_report_to_s3(warehouse, s3_endpoint, monkeypatch, tmp_path):
-    import json
     import uuid
     from io import BytesIO
 
-    from s3_server import s3_client
+    from s3_server import s3_client, use_s3_connection
 
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TOPCOP_S3",
-        json.dumps(
-            {
-                "conn_type": "aws",
-                "login": "testing",
-                "password": "testing-secret",
-                "extra": {"region_name": "us-east-1", "endpoint_url": s3_endpoint},
-            }
-        ),
-    )
+    use_s3_connection(monkeypatch, s3_endpoint)
     monkeypatch.delenv("TOPCOP_S3_CONN_ID", raising=False)
     client = s3_client(s3_endpoint)
     bucket = f"reports-{uuid.uuid4().hex[:8]}"

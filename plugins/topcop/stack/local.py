@@ -296,24 +296,31 @@ class Stack:
             tail = logfile.read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{name} failed (exit {result.returncode}):\n{tail}")
 
-    def _wait_api(self, timeout: float = 180.0) -> None:
-        import urllib.error
-        import urllib.request
-
+    def _wait_for(self, what: str, ready, timeout: float) -> None:
+        """Until ``ready()``; fails at once when a component exits, else after ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
             dead = [n for n, c in self.children.items() if not c.running()]
             if dead:
                 raise RuntimeError(f"{', '.join(dead)} exited; see {self.root / 'logs'}")
+            if ready():
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} not within {timeout:.0f} s; see {self.root / 'logs'}")
+            time.sleep(1)
+
+    def _wait_api(self, timeout: float = 180.0) -> None:
+        import urllib.error
+        import urllib.request
+
+        def answers() -> bool:
             try:
                 with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=5):
-                    return
+                    return True
             except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"the API server did not answer in {timeout:.0f} s"
-                    ) from None
-                time.sleep(1)
+                return False
+
+        self._wait_for("the API server's answer", answers, timeout)
 
     def _wait_watching(self, timeout: float = 240.0) -> None:
         """Until a triggerer runs the inbox watcher: only then is a dropped file noticed.
@@ -329,24 +336,17 @@ class Stack:
             "SELECT count(*) FROM trigger t JOIN asset_watcher w ON w.trigger_id = t.id"
             " WHERE t.triggerer_id IS NOT NULL"
         )
-        deadline = time.monotonic() + timeout
+
+        def watching() -> bool:
+            try:
+                with engine.connect() as conn:
+                    return bool(conn.execute(query).scalar())
+            except Exception:  # the tables appear with the first DAG parse
+                log.debug("metadata not ready", exc_info=True)
+                return False
+
         try:
-            while True:
-                dead = [n for n, c in self.children.items() if not c.running()]
-                if dead:
-                    raise RuntimeError(f"{', '.join(dead)} exited; see {self.root / 'logs'}")
-                try:
-                    with engine.connect() as conn:
-                        if conn.execute(query).scalar():
-                            return
-                except Exception:  # the tables appear with the first DAG parse
-                    log.debug("metadata not ready", exc_info=True)
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"no triggerer ran the inbox watcher within {timeout:.0f} s;"
-                        f" see {self.root / 'logs'}"
-                    )
-                time.sleep(1)
+            self._wait_for("a triggerer running the inbox watcher", watching, timeout)
         finally:
             engine.dispose()
 
